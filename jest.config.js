@@ -1,0 +1,12 @@
+/** Jest: ts-jest for our TypeScript and for ESM-only middy (which Jest cannot load as is). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.m?[tj]s$': ['ts-jest', { isolatedModules: true, tsconfig: { module: 'commonjs', allowJs: true } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  setupFiles: ['<rootDir>/test/support/env.ts'],
+  testTimeout: 60000,
+};

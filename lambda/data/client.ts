@@ -1,0 +1,54 @@
+/**
+ * The DynamoDB document client every function shares (one per container, created at init).
+ *
+ * Time budget: each attempt may take at most CONNECT + REQUEST timeout, and the SDK's standard
+ * retry strategy waits at most a few hundred ms between its attempts, so one DynamoDB call is
+ * bounded by ~MAX_ATTEMPTS × 2.5 s. The stack derives the Lambda timeout from DYNAMODB_CALL_BUDGET_MS,
+ * which stays well inside API Gateway's 30 s.
+ */
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export const DYNAMODB_TIMEOUTS = {
+  maxAttempts: 3,
+  connectionTimeoutMs: 1000,
+  requestTimeoutMs: 1500,
+} as const;
+
+/** Upper bound of one DynamoDB call with all its attempts and backoff (backoff ≤ ~1 s in all). */
+export const DYNAMODB_CALL_BUDGET_MS =
+  DYNAMODB_TIMEOUTS.maxAttempts * (DYNAMODB_TIMEOUTS.connectionTimeoutMs + DYNAMODB_TIMEOUTS.requestTimeoutMs) + 1000;
+
+/** Environment variable that points the client at a local engine (dynalite, DynamoDB Local). */
+export const DYNAMODB_ENDPOINT_ENV = 'DYNAMODB_ENDPOINT';
+
+export function dynamoDbConfig(env: NodeJS.ProcessEnv = process.env): DynamoDBClientConfig {
+  const endpoint = env[DYNAMODB_ENDPOINT_ENV] || undefined;
+  return {
+    maxAttempts: DYNAMODB_TIMEOUTS.maxAttempts,
+    requestHandler: {
+      connectionTimeout: DYNAMODB_TIMEOUTS.connectionTimeoutMs,
+      requestTimeout: DYNAMODB_TIMEOUTS.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+    ...(endpoint && {
+      endpoint,
+      region: env.AWS_REGION || 'local',
+      // A local engine checks no signature; fixed credentials keep local runs free of AWS config.
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  };
+}
+
+export function createDocumentClient(config: DynamoDBClientConfig = dynamoDbConfig()): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+/** Reads a required setting once at init and fails fast (the function never starts half-configured). */
+export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}

@@ -1,0 +1,93 @@
+/**
+ * Request parameters, as the original API's clients send them: a JSON body, a form-urlencoded body
+ * (base64-encoded or not, as API Gateway delivers it) or the query string. Numbers may come as
+ * numeric strings. Every violation is a 400 whose message names the parameter and the rule.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { ApiError, ErrorCode, badRequest } from './errors';
+
+/** Every value given for each parameter name, from the query string and the body. */
+export type Params = Map<string, unknown[]>;
+
+export function readParams(event: Pick<APIGatewayProxyEventV2, 'headers' | 'body' | 'isBase64Encoded' | 'rawQueryString'>): Params {
+  const params: Params = new Map();
+  const add = (name: string, value: unknown) => {
+    const values = params.get(name);
+    if (values) values.push(value);
+    else params.set(name, [value]);
+  };
+  for (const [name, value] of new URLSearchParams(event.rawQueryString ?? '')) add(name, value);
+
+  const body = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+  if (body.trim() === '') return params;
+  switch (bodyFormat(contentType(event.headers ?? {}), body)) {
+    case 'json':
+      for (const [name, value] of Object.entries(parseJsonObject(body))) add(name, value);
+      break;
+    case 'form':
+      for (const [name, value] of new URLSearchParams(body)) add(name, value);
+      break;
+  }
+  return params;
+}
+
+function contentType(headers: Record<string, string | undefined>): string {
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'content-type') return (value ?? '').split(';')[0].trim().toLowerCase();
+  }
+  return '';
+}
+
+function bodyFormat(type: string, body: string): 'json' | 'form' {
+  if (type === 'application/json' || /^application\/[\w.+-]+\+json$/.test(type)) return 'json';
+  if (type === 'application/x-www-form-urlencoded') return 'form';
+  if (type === '') return body.trimStart().startsWith('{') ? 'json' : 'form';
+  throw new ApiError(
+    ErrorCode.UnsupportedMediaType,
+    'Content-Type must be application/json or application/x-www-form-urlencoded',
+  );
+}
+
+function parseJsonObject(body: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw badRequest('body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** The one value of `name`; giving it twice with different values is ambiguous, hence an error. */
+function single(params: Params, name: string): unknown {
+  const values = params.get(name);
+  if (!values) return undefined;
+  if (values.some((v) => String(v) !== String(values[0]))) throw badRequest(`${name} is given more than once with different values`);
+  return values[0];
+}
+
+export interface IntRule {
+  min: number;
+  max?: number;
+}
+
+/** An integer parameter: a JSON integer or a string of decimal digits, within [min, max]. */
+export function optionalInt(params: Params, name: string, rule: IntRule): number | undefined {
+  const raw = single(params, name);
+  if (raw === undefined) return undefined;
+  const value = typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw badRequest(`${name} must be an integer`);
+  if (!Number.isSafeInteger(value)) throw badRequest(`${name} is too large`);
+  if (value < rule.min) {
+    throw badRequest(rule.min === 0 ? `${name} must not be negative` : `${name} must be at least ${rule.min}`);
+  }
+  if (rule.max !== undefined && value > rule.max) throw badRequest(`${name} must be at most ${rule.max}`);
+  return value;
+}
+
+export function requiredInt(params: Params, name: string, rule: IntRule): number {
+  const value = optionalInt(params, name, rule);
+  if (value === undefined) throw badRequest(`${name} is required`);
+  return value;
+}
