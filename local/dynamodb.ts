@@ -1,0 +1,48 @@
+/**
+ * The embedded DynamoDB (dynalite) that local runs and tests use, and the table bootstrap that
+ * creates the table from the same definition the CDK stack uses.
+ */
+import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import type { AddressInfo } from 'node:net';
+import { createDocumentClient, dynamoDbConfig } from '../lambda/data/client';
+import { createTableInput } from '../lambda/data/table';
+
+export interface EmbeddedDynamoDb {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts dynalite on 127.0.0.1. `path` keeps data in that folder (never share one folder between
+ * two running instances: requests hang); omitted keeps it in memory. Port 0 picks a free port.
+ */
+export function startDynalite(options: { path?: string; port?: number } = {}): Promise<EmbeddedDynamoDb> {
+  const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        endpoint: `http://127.0.0.1:${port}`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+/** A document client for a local endpoint, configured as the functions configure theirs. */
+export function localClient(endpoint: string): DynamoDBDocumentClient {
+  return createDocumentClient(dynamoDbConfig({ DYNAMODB_ENDPOINT: endpoint }));
+}
+
+/** Creates the chat table unless it exists. */
+export async function ensureTable(db: DynamoDBDocumentClient, tableName: string): Promise<void> {
+  try {
+    await db.send(new DescribeTableCommand({ TableName: tableName }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+    await db.send(new CreateTableCommand(createTableInput(tableName)));
+  }
+}
