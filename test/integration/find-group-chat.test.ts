@@ -1,0 +1,268 @@
+/**
+ * POST message/find_group_chat on a real DynamoDB engine (dynalite): the original contract, exact
+ * mode, paging, same-second bursts, the hold-back, unknown chapters and every bad input.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ChatStore } from '../../lambda/data/chat-store';
+import { dynamoDbConfig } from '../../lambda/data/client';
+import type { Message } from '../../lambda/data/table';
+import { findGroupChat, type GroupChatPage } from '../../lambda/domain/find-group-chat';
+import { DEMO_CHAPTER_ID, seedDemoChapter } from '../../local/demo-chapter';
+import type { LambdaHandler } from '../../local/server';
+import seedExample from '../fixtures/seed-example-response.json';
+import { call, eventFor, type RequestShape } from '../support/api';
+import { messageRun, putMessages, startTestTable, type TestTable } from '../support/dynamodb';
+
+const PATH = '/message/find_group_chat';
+
+let table: TestTable;
+let handler: LambdaHandler;
+
+beforeAll(async () => {
+  table = await startTestTable();
+  process.env.TABLE_NAME = table.tableName;
+  process.env.DYNAMODB_ENDPOINT = table.endpoint;
+  ({ handler } = await import('../../lambda/handlers/find-group-chat'));
+  await seedDemoChapter(table.db, table.tableName);
+});
+
+afterAll(() => table.close());
+
+const poll = (shape: RequestShape) => call<GroupChatPage>(handler, eventFor(PATH, shape));
+const ids = (list: Message[]) => list.map((m) => m.id);
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Polls as a client that always sends back what the previous response told it, until caught up. */
+async function pollUntilCaughtUp(chapterId: number, mode: 'last_id' | 'msg_time', limit?: number) {
+  const pages: Message[][] = [];
+  let cursor = 0;
+  for (let round = 0; round < 1000; round++) {
+    const { body } = await poll({ json: { id: chapterId, [mode]: cursor, ...(limit && { limit }) } });
+    const page = body.data!;
+    pages.push(page.list);
+    if (page.list.length > 0) {
+      const last = page.list[page.list.length - 1];
+      cursor = mode === 'last_id' ? last.id : last.create_time;
+    }
+    if (!page.has_more) return pages;
+  }
+  throw new Error('never caught up');
+}
+
+describe('the original contract (legacy mode: id + msg_time)', () => {
+  it('answers the seed example verbatim for id=1&msg_time=0, posted as a form', async () => {
+    const response = await poll({ form: `id=${DEMO_CHAPTER_ID}&msg_time=0` });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ ...seedExample, data: { ...seedExample.data, has_more: false } });
+    expect(response.headers).toMatchObject({
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+  });
+
+  it.each<[string, RequestShape]>([
+    ['JSON numbers', { json: { id: 1, msg_time: 0 } }],
+    ['JSON numeric strings', { json: { id: '1', msg_time: '0' } }],
+    ['a base64-encoded form (as API Gateway delivers it)', { form: 'id=1&msg_time=0', base64: true }],
+    ['a plain form', { form: 'id=1&msg_time=0', base64: false }],
+    ['the query string', { query: 'id=1&msg_time=0' }],
+    ['a body without Content-Type', { raw: 'id=1&msg_time=0' }],
+  ])('reads the parameters from %s', async (_, shape) => {
+    const { status, body } = await poll(shape);
+    expect(status).toBe(200);
+    expect(ids(body.data!.list)).toEqual(range(33, 39));
+  });
+
+  it('returns only the messages newer than msg_time, oldest first', async () => {
+    const { body } = await poll({ form: 'id=1&msg_time=1719284000' });
+    expect(ids(body.data!.list)).toEqual([37, 38, 39]);
+    expect(body.data!.member_count).toBe(2);
+  });
+
+  it('returns an empty list once the client holds the newest message', async () => {
+    const { body } = await poll({ form: 'id=1&msg_time=1719287588' });
+    expect(body.data).toEqual({ member_count: 2, list: [], has_more: false });
+  });
+});
+
+describe('exact mode (last_id)', () => {
+  it('serves ids 33–39 in order from last_id=0 (nothing held yet)', async () => {
+    const { body } = await poll({ json: { id: 1, last_id: 0 } });
+    expect(ids(body.data!.list)).toEqual(range(33, 39));
+    expect(body.data!.has_more).toBe(false);
+    expect(body.data!.member_count).toBe(2);
+  });
+
+  it('serves only the ids after last_id, and nothing when caught up', async () => {
+    expect(ids((await poll({ json: { id: 1, last_id: 35 } })).body.data!.list)).toEqual([36, 37, 38, 39]);
+    expect((await poll({ json: { id: 1, last_id: 39 } })).body.data).toEqual({ member_count: 2, list: [], has_more: false });
+  });
+
+  it('takes last_id over msg_time when both are given', async () => {
+    const { body } = await poll({ json: { id: 1, msg_time: 0, last_id: 38 } });
+    expect(ids(body.data!.list)).toEqual([39]);
+  });
+
+  it('pages by limit and says whether more is waiting', async () => {
+    const first = (await poll({ json: { id: 1, last_id: 0, limit: 3 } })).body.data!;
+    expect([ids(first.list), first.has_more, first.member_count]).toEqual([[33, 34, 35], true, 2]);
+    const last = (await poll({ json: { id: 1, last_id: 36, limit: 3 } })).body.data!;
+    expect([ids(last.list), last.has_more, last.member_count]).toEqual([[37, 38, 39], false, 2]);
+  });
+});
+
+describe('an unknown chapter', () => {
+  it.each(['msg_time', 'last_id'])('has no messages and member_count 0 (%s)', async (mode) => {
+    const { status, body } = await poll({ json: { id: 424242, [mode]: 0 } });
+    expect(status).toBe(200);
+    expect(body).toEqual({ code: 200, msg: 'ok', data: { member_count: 0, list: [], has_more: false } });
+  });
+});
+
+describe('same-second bursts: more messages in one second than a page', () => {
+  const chapter = 2;
+  // 12 messages in second T, 230 in second T+1, 5 in T+2: the middle second is larger than any page.
+  const burst = [
+    ...messageRun({ firstId: 1, count: 12, firstTime: 1_700_000_000, perSecond: 12 }),
+    ...messageRun({ firstId: 13, count: 230, firstTime: 1_700_000_001, perSecond: 230 }),
+    ...messageRun({ firstId: 243, count: 5, firstTime: 1_700_000_002, perSecond: 5 }),
+  ];
+  beforeAll(() => putMessages(table, chapter, burst));
+
+  it.each([undefined, 5, 100, 200])('legacy polls deliver each message once, in order, with limit %s', async (limit) => {
+    const pages = await pollUntilCaughtUp(chapter, 'msg_time', limit);
+    expect(pages.flat().map((m) => m.id)).toEqual(range(1, 247));
+    // No page ends inside a second: the next page starts in a later second.
+    for (let i = 1; i < pages.length; i++) {
+      if (pages[i].length > 0) expect(pages[i][0].create_time).toBeGreaterThan(pages[i - 1].at(-1)!.create_time);
+    }
+  });
+
+  it.each([undefined, 5, 100, 200])('exact polls deliver each message once, in order, with limit %s', async (limit) => {
+    const pages = await pollUntilCaughtUp(chapter, 'last_id', limit);
+    expect(pages.flat().map((m) => m.id)).toEqual(range(1, 247));
+    expect(Math.max(...pages.map((p) => p.length))).toBe(limit ?? 100);
+  });
+});
+
+describe('the hold-back of legacy mode', () => {
+  const chapter = 3;
+
+  it('holds a message back until its second has passed plus the margin; exact mode serves it at once', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await putMessages(table, chapter, [
+      { ...messageRun({ firstId: 1, count: 1, firstTime: now - 60, perSecond: 1 })[0] },
+      { ...messageRun({ firstId: 2, count: 1, firstTime: now, perSecond: 1 })[0] },
+    ]);
+    expect(ids((await poll({ json: { id: chapter, msg_time: 0 } })).body.data!.list)).toEqual([1]);
+    expect(ids((await poll({ json: { id: chapter, last_id: 0 } })).body.data!.list)).toEqual([1, 2]);
+  });
+
+  it('serves a message of second T from T+2 s on (margin 1 s), not before', async () => {
+    const T = 1_800_000_000;
+    await putMessages(table, 30, messageRun({ firstId: 1, count: 3, firstTime: T, perSecond: 3 }));
+    const legacy = (nowMs: number) => findGroupChat(table.store, { chapterId: 30, cursor: { msgTime: 0 }, limit: 100 }, nowMs);
+    expect((await legacy((T + 2) * 1000 - 1)).list).toEqual([]);
+    expect(ids((await legacy((T + 2) * 1000)).list)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('a long history', () => {
+  const chapter = 4;
+  beforeAll(() => putMessages(table, chapter, messageRun({ firstId: 1, count: 10_000, firstTime: 1_600_000_000, perSecond: 4 })));
+
+  it('answers msg_time=0 on 10 000 messages with the first page and has_more, never the whole history', async () => {
+    const { body } = await poll({ form: `id=${chapter}&msg_time=0` });
+    expect(body.data!.list).toHaveLength(100);
+    expect(ids(body.data!.list)).toEqual(range(1, 100));
+    expect(body.data!.has_more).toBe(true);
+  });
+
+  it('answers last_id=0 the same way in exact mode', async () => {
+    const { body } = await poll({ json: { id: chapter, last_id: 0, limit: 200 } });
+    expect(ids(body.data!.list)).toEqual(range(1, 200));
+    expect(body.data!.has_more).toBe(true);
+  });
+
+  it('serves the newest messages from a cursor deep in the history', async () => {
+    const { body } = await poll({ json: { id: chapter, last_id: 9_990 } });
+    expect(ids(body.data!.list)).toEqual(range(9_991, 10_000));
+    expect(body.data!.has_more).toBe(false);
+  });
+});
+
+describe('DynamoDB requests per poll', () => {
+  let sent: string[];
+  let store: ChatStore;
+  beforeAll(() => {
+    const client = new DynamoDBClient(dynamoDbConfig({ DYNAMODB_ENDPOINT: table.endpoint }));
+    client.middlewareStack.add((next, context) => (args) => (sent.push(context.commandName as string), next(args)), {
+      step: 'initialize',
+    });
+    store = new ChatStore(DynamoDBDocumentClient.from(client), table.tableName);
+  });
+  beforeEach(() => (sent = []));
+
+  it('exact mode: one Query returns the messages and the presence item when the page is not full', async () => {
+    const page = await findGroupChat(store, { chapterId: 1, cursor: { lastId: 30 }, limit: 100 });
+    expect([page.list.length, page.member_count, sent]).toEqual([7, 2, ['QueryCommand']]);
+  });
+
+  it('exact mode: a page holding exactly the remaining messages still needs one request', async () => {
+    const page = await findGroupChat(store, { chapterId: 1, cursor: { lastId: 30 }, limit: 7 });
+    expect([page.list.length, page.has_more, page.member_count, sent]).toEqual([7, false, 2, ['QueryCommand']]);
+  });
+
+  it('exact mode: when more messages wait than the page holds, the presence item is read on its own', async () => {
+    const page = await findGroupChat(store, { chapterId: 1, cursor: { lastId: 30 }, limit: 5 });
+    expect([page.list.length, page.has_more, page.member_count]).toEqual([5, true, 2]);
+    expect(sent).toEqual(['QueryCommand', 'GetItemCommand']);
+  });
+
+  it('legacy mode: one index Query and one GetItem, issued together', async () => {
+    const page = await findGroupChat(store, { chapterId: 1, cursor: { msgTime: 0 }, limit: 100 });
+    expect(page.list.length).toBe(7);
+    expect(sent.sort()).toEqual(['GetItemCommand', 'QueryCommand']);
+  });
+});
+
+describe('bad input: a 400 that names the parameter and the rule', () => {
+  it.each<[string, RequestShape, string]>([
+    ['id missing', { json: { msg_time: 0 } }, 'id is required'],
+    ['id not a number', { form: 'id=abc&msg_time=0' }, 'id must be an integer'],
+    ['id a float', { json: { id: 1.5, msg_time: 0 } }, 'id must be an integer'],
+    ['id in exponent form', { form: 'id=1e3&msg_time=0' }, 'id must be an integer'],
+    ['id in hex', { form: 'id=0x10&msg_time=0' }, 'id must be an integer'],
+    ['id empty', { form: 'id=&msg_time=0' }, 'id must be an integer'],
+    ['id null', { json: { id: null, msg_time: 0 } }, 'id must be an integer'],
+    ['id an array', { json: { id: [1], msg_time: 0 } }, 'id must be an integer'],
+    ['id an object', { json: { id: { n: 1 }, msg_time: 0 } }, 'id must be an integer'],
+    ['id a boolean', { json: { id: true, msg_time: 0 } }, 'id must be an integer'],
+    ['id zero', { json: { id: 0, msg_time: 0 } }, 'id must be at least 1'],
+    ['id negative', { form: 'id=-3&msg_time=0' }, 'id must be at least 1'],
+    ['id beyond 2^53', { form: 'id=9007199254740993&msg_time=0' }, 'id is too large'],
+    ['id given twice, differently', { form: 'id=1&id=2&msg_time=0' }, 'id is given more than once with different values'],
+    ['msg_time and last_id both missing', { json: { id: 1 } }, 'msg_time is required (or last_id)'],
+    ['msg_time negative', { json: { id: 1, msg_time: -1 } }, 'msg_time must not be negative'],
+    ['msg_time in milliseconds', { json: { id: 1, msg_time: 1719283991000 } }, 'msg_time must be in Unix seconds, not milliseconds'],
+    ['msg_time a float string', { form: 'id=1&msg_time=1.5' }, 'msg_time must be an integer'],
+    ['last_id negative', { json: { id: 1, last_id: -1 } }, 'last_id must not be negative'],
+    ['last_id not a number', { json: { id: 1, last_id: 'x' } }, 'last_id must be an integer'],
+    ['limit zero', { json: { id: 1, last_id: 0, limit: 0 } }, 'limit must be at least 1'],
+    ['limit above the maximum', { json: { id: 1, last_id: 0, limit: 201 } }, 'limit must be at most 200'],
+    ['limit not a number', { json: { id: 1, last_id: 0, limit: 'ten' } }, 'limit must be an integer'],
+    ['malformed JSON', { raw: '{"id": 1, "msg_time": ', contentType: 'application/json' }, 'body is not valid JSON'],
+    ['a JSON array', { raw: '[1, 0]', contentType: 'application/json' }, 'body must be a JSON object'],
+    ['JSON null', { raw: 'null', contentType: 'application/json' }, 'body must be a JSON object'],
+  ])('%s', async (_, shape, message) => {
+    const { status, body } = await poll(shape);
+    expect({ status, body }).toEqual({ status: 400, body: { code: 400, msg: message, data: null } });
+  });
+
+  it('answers 415 to a content type it does not read', async () => {
+    const { status, body } = await poll({ raw: 'id=1&msg_time=0', contentType: 'text/plain' });
+    expect({ status, code: body.code, data: body.data }).toEqual({ status: 415, code: 415, data: null });
+    expect(body.msg).toMatch(/Content-Type/);
+  });
+});
