@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.m?[tj]s$': ['ts-jest', { isolatedModules: true, tsconfig: { module: 'commonjs', allowJs: true } }],
+    '^.+\\.m?[tj]s$': ['ts-jest', { tsconfig: { module: 'commonjs', allowJs: true, isolatedModules: true, esModuleInterop: true, resolveJsonModule: true } }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   setupFiles: ['<rootDir>/test/support/env.ts'],

@@ -15,14 +15,14 @@ export interface EmbeddedDynamoDb {
 }
 
 /**
- * Starts dynalite on 127.0.0.1. `path` keeps data in that folder (never share one folder between
+ * Starts dynalite on 127.0.0.1 (or `host`: 0.0.0.0 lets `sam local invoke`'s container reach it). `path` keeps data in that folder (never share one folder between
  * two running instances: requests hang); omitted keeps it in memory. Port 0 picks a free port.
  */
-export function startDynalite(options: { path?: string; port?: number } = {}): Promise<EmbeddedDynamoDb> {
+export function startDynalite(options: { path?: string; port?: number; host?: string } = {}): Promise<EmbeddedDynamoDb> {
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
       resolve({
         endpoint: `http://127.0.0.1:${port}`,

@@ -24,9 +24,9 @@ export interface LocalDatabase {
 }
 
 /** Starts dynalite (in memory, or persisted in DATA_DIR), creates the table and seeds the demo chapter. */
-export async function startLocalDatabase(options: { memory: boolean; port: number }): Promise<LocalDatabase> {
+export async function startLocalDatabase(options: { memory: boolean; port: number; host?: string }): Promise<LocalDatabase> {
   if (!options.memory) mkdirSync(DATA_DIR, { recursive: true });
-  const engine = await startDynalite({ path: options.memory ? undefined : DATA_DIR, port: options.port });
+  const engine = await startDynalite({ path: options.memory ? undefined : DATA_DIR, port: options.port, host: options.host });
   await prepare(engine.endpoint);
   return { endpoint: engine.endpoint, tableName: LOCAL_TABLE_NAME, close: engine.close };
 }

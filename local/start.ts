@@ -1,6 +1,7 @@
 /**
  * `npm start [-- --memory]`: the whole API on 127.0.0.1 with no AWS and no Docker.
- * PORT picks the API port (default 3000), DYNAMODB_PORT the embedded DynamoDB's (default 8000).
+ * PORT picks the API port (default 3000), DYNAMODB_PORT the embedded DynamoDB's (default 8000);
+ * DYNAMODB_HOST=0.0.0.0 opens it beyond loopback (for `sam local invoke`, whose container calls in).
  */
 import { DEMO_CHAPTER_ID } from './demo-chapter';
 import { DEFAULT_DYNAMODB_PORT, DATA_DIR, startLocalDatabase, useLocalDatabase } from './environment';
@@ -9,7 +10,11 @@ import { createLocalServer, loadHandlers } from './server';
 async function main(): Promise<void> {
   const memory = process.argv.includes('--memory');
   const port = Number(process.env.PORT ?? 3000);
-  const db = await startLocalDatabase({ memory, port: Number(process.env.DYNAMODB_PORT ?? DEFAULT_DYNAMODB_PORT) });
+  const db = await startLocalDatabase({
+    memory,
+    port: Number(process.env.DYNAMODB_PORT ?? DEFAULT_DYNAMODB_PORT),
+    host: process.env.DYNAMODB_HOST,
+  });
   useLocalDatabase(db);
   const server = createLocalServer(await loadHandlers());
   await new Promise<void>((resolve, reject) => {

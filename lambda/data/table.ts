@@ -103,7 +103,7 @@ export function messageItem(chapterId: number, message: Message, clientMsgId?: s
 }
 
 /** The API view of a stored message item: the six contract fields, nothing internal. */
-export function messageFromItem(item: Record<string, unknown>): Message {
+export function messageFromItem(item: Partial<MessageItem> | Record<string, unknown>): Message {
   return {
     id: item.id as number,
     user_id: item.user_id as number,

@@ -1,0 +1,25 @@
+/** The key encoding: the sort order the single-Query poll depends on. */
+import { PRESENCE_SK, memberSk, messageFromItem, messageItem, messageSk } from '../../lambda/data/table';
+
+describe('sort keys', () => {
+  it('sort member items before message items before the presence item', () => {
+    const keys = [PRESENCE_SK, messageSk(1), memberSk(99), messageSk(Number.MAX_SAFE_INTEGER), memberSk(1)];
+    expect([...keys].sort()).toEqual([memberSk(1), memberSk(99), messageSk(1), messageSk(Number.MAX_SAFE_INTEGER), PRESENCE_SK]);
+  });
+
+  it('sort message ids numerically, up to the largest safe integer', () => {
+    const ids = [10, 9, 100, 1, Number.MAX_SAFE_INTEGER, 99];
+    const byKey = [...ids].sort((a, b) => (messageSk(a) < messageSk(b) ? -1 : 1));
+    expect(byKey).toEqual([...ids].sort((a, b) => a - b));
+  });
+});
+
+describe('message items', () => {
+  it('round-trip to exactly the contract fields, in the contract order, without internals', () => {
+    const message = { id: 5, user_id: 1, user_type: 3, user_name: 'n', msg_body: 'b', create_time: 1719283991 };
+    const item = messageItem(7, message, 'client-key');
+    expect(item).toMatchObject({ chapter_id: 7, sk: messageSk(5), client_msg_id: 'client-key' });
+    expect(Object.keys(messageFromItem(item))).toEqual(['id', 'user_id', 'user_type', 'user_name', 'msg_body', 'create_time']);
+    expect(messageFromItem(item)).toEqual(message);
+  });
+});
