@@ -10,8 +10,12 @@ export interface RouteSpec {
   readonly path: string;
   /** Handler source, relative to the project root; it exports `handler`. */
   readonly entry: string;
-  /** Exactly the DynamoDB actions the handler issues; granted on the table and its index only. */
+  /** Exactly the DynamoDB actions the handler issues, granted on the table only. */
   readonly dynamodbActions: readonly string[];
+  /** The handler queries the `by_create_time` index, so its actions are granted on the index too. */
+  readonly queriesCreateTimeIndex: boolean;
+  /** The handler acts for a caller (send, join, leave) and needs the identity configuration. */
+  readonly needsIdentity: boolean;
 }
 
 export const ROUTES: readonly RouteSpec[] = [
@@ -21,5 +25,38 @@ export const ROUTES: readonly RouteSpec[] = [
     path: '/message/find_group_chat',
     entry: 'lambda/handlers/find-group-chat.ts',
     dynamodbActions: ['dynamodb:Query', 'dynamodb:GetItem'],
+    queriesCreateTimeIndex: true,
+    needsIdentity: false,
+  },
+  {
+    id: 'SendGroupChat',
+    method: 'POST',
+    path: '/message/send_group_chat',
+    entry: 'lambda/handlers/send-group-chat.ts',
+    // GetItem: membership, reservation, id holder; Query: newest message; PutItem: message,
+    // reservation; UpdateItem: moving a reservation.
+    dynamodbActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    queriesCreateTimeIndex: false,
+    needsIdentity: true,
+  },
+  {
+    id: 'JoinGroupChat',
+    method: 'POST',
+    path: '/message/join_group_chat',
+    entry: 'lambda/handlers/join-group-chat.ts',
+    // PutItem: member; UpdateItem: presence version and count; Query: member COUNT.
+    dynamodbActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+    queriesCreateTimeIndex: false,
+    needsIdentity: true,
+  },
+  {
+    id: 'LeaveGroupChat',
+    method: 'POST',
+    path: '/message/leave_group_chat',
+    entry: 'lambda/handlers/leave-group-chat.ts',
+    // DeleteItem: member; UpdateItem: presence version and count; Query: member COUNT.
+    dynamodbActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+    queriesCreateTimeIndex: false,
+    needsIdentity: true,
   },
 ];

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { DYNAMODB_ENDPOINT_ENV } from '../lambda/data/client';
+import { IDENTITY_ENV } from '../lambda/http/identity';
 import { seedDemoChapter } from './demo-chapter';
 import { ensureTable, localClient, startDynalite } from './dynamodb';
 
@@ -41,10 +42,14 @@ export async function openLocalDatabase(env: NodeJS.ProcessEnv = process.env): P
   return startLocalDatabase({ memory: false, port: 0 });
 }
 
-/** Points the handlers (which read their settings at import) at the local database. */
-export function useLocalDatabase(db: LocalDatabase): void {
+/**
+ * Configures the handlers (they read their settings at import) for a local run: the local database,
+ * and identity from the x-user-* headers, which only local runs and open demo stacks trust.
+ */
+export function useLocalEnvironment(db: LocalDatabase): void {
   process.env.TABLE_NAME = db.tableName;
   process.env[DYNAMODB_ENDPOINT_ENV] = db.endpoint;
+  process.env[IDENTITY_ENV.source] = 'headers';
 }
 
 async function prepare(endpoint: string): Promise<void> {

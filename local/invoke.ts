@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { ROUTES } from '../lambda/routes';
-import { openLocalDatabase, useLocalDatabase } from './environment';
+import { openLocalDatabase, useLocalEnvironment } from './environment';
 import { lambdaContext } from './lambda-context';
 import { loadHandler } from './server';
 
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   if (!route) throw new Error(`no route for rawPath ${event.rawPath}; routes: ${ROUTES.map((r) => r.path).join(', ')}`);
   const db = await openLocalDatabase();
   try {
-    useLocalDatabase(db);
+    useLocalEnvironment(db);
     const handler = await loadHandler(route);
     console.log(JSON.stringify(await handler(event, lambdaContext(route.id)), null, 2));
   } finally {

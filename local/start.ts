@@ -4,7 +4,7 @@
  * DYNAMODB_HOST=0.0.0.0 opens it beyond loopback (for `sam local invoke`, whose container calls in).
  */
 import { DEMO_CHAPTER_ID } from './demo-chapter';
-import { DEFAULT_DYNAMODB_PORT, DATA_DIR, startLocalDatabase, useLocalDatabase } from './environment';
+import { DEFAULT_DYNAMODB_PORT, DATA_DIR, startLocalDatabase, useLocalEnvironment } from './environment';
 import { createLocalServer, loadHandlers } from './server';
 
 async function main(): Promise<void> {
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     port: Number(process.env.DYNAMODB_PORT ?? DEFAULT_DYNAMODB_PORT),
     host: process.env.DYNAMODB_HOST,
   });
-  useLocalDatabase(db);
+  useLocalEnvironment(db);
   const server = createLocalServer(await loadHandlers());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

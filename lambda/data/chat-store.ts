@@ -2,17 +2,44 @@
  * Data access for the chat table: every DynamoDB request the functions make is issued here.
  * It speaks in items and keys; the paging and cursor rules live in the domain modules.
  */
-import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  MEMBER_SK_PREFIX,
+  MESSAGE_SK_PREFIX,
   PRESENCE_SK,
   TABLE,
   isMessageSk,
+  memberSk,
   messageFromItem,
   messageSk,
+  sendReservationSk,
+  type MemberItem,
   type Message,
+  type MessageItem,
+  type SendReservationItem,
 } from './table';
+import { createDocumentClient, dynamoDbConfig, requiredEnv } from './client';
 
 const { partitionKey, sortKey, createTimeIndex } = TABLE;
+
+/** Runs a conditional write: true when applied, false when its condition did not hold. */
+async function conditionally(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
 
 export type StartKey = Record<string, unknown>;
 
@@ -98,4 +125,150 @@ export class ChatStore {
     );
     return (out.Item?.member_count as number | undefined) ?? 0;
   }
+
+  // ---- messages (send) ---------------------------------------------------------------------------
+
+  private key(chapterId: number, sk: string) {
+    return { [partitionKey.name]: chapterId, [sortKey.name]: sk };
+  }
+
+  /** The chapter's newest message item (strongly consistent), or undefined when it has none. */
+  async lastMessage(chapterId: number): Promise<MessageItem | undefined> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :chapter AND begins_with(#sk, :msg)',
+        ExpressionAttributeNames: { '#pk': partitionKey.name, '#sk': sortKey.name },
+        ExpressionAttributeValues: { ':chapter': chapterId, ':msg': MESSAGE_SK_PREFIX },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    return out.Items?.[0] as MessageItem | undefined;
+  }
+
+  async messageItem(chapterId: number, id: number): Promise<MessageItem | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: this.key(chapterId, messageSk(id)), ConsistentRead: true }),
+    );
+    return out.Item as MessageItem | undefined;
+  }
+
+  /** Stores the message unless its id is taken: the claim of the id. */
+  putMessageIfAbsent(item: MessageItem): Promise<boolean> {
+    return conditionally(
+      this.db.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': sortKey.name } })),
+    );
+  }
+
+  async sendReservation(chapterId: number, userId: number, clientMsgId: string): Promise<SendReservationItem | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: this.key(chapterId, sendReservationSk(userId, clientMsgId)), ConsistentRead: true }),
+    );
+    return out.Item as SendReservationItem | undefined;
+  }
+
+  putSendReservationIfAbsent(item: SendReservationItem): Promise<boolean> {
+    return conditionally(
+      this.db.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': sortKey.name } })),
+    );
+  }
+
+  /** Moves a reservation from one candidate id to the next, only if nobody moved it first. */
+  moveSendReservation(chapterId: number, sk: string, from: number, to: number): Promise<boolean> {
+    return conditionally(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(chapterId, sk),
+          UpdateExpression: 'SET msg_id = :to',
+          ConditionExpression: 'msg_id = :from',
+          ExpressionAttributeValues: { ':from': from, ':to': to },
+        }),
+      ),
+    );
+  }
+
+  // ---- members and presence (join, leave) ------------------------------------------------------
+
+  async isMember(chapterId: number, userId: number): Promise<boolean> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: this.key(chapterId, memberSk(userId)),
+        ConsistentRead: true,
+        ProjectionExpression: '#sk',
+        ExpressionAttributeNames: { '#sk': sortKey.name },
+      }),
+    );
+    return out.Item !== undefined;
+  }
+
+  /** Adds the member item; an existing one (a second join) is kept as it is. */
+  async putMemberIfAbsent(item: MemberItem): Promise<void> {
+    await conditionally(
+      this.db.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': sortKey.name } })),
+    );
+  }
+
+  async deleteMember(chapterId: number, userId: number): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: this.key(chapterId, memberSk(userId)) }));
+  }
+
+  /** Atomically bumps presence.version and returns the new value: the order of membership counts. */
+  async bumpPresenceVersion(chapterId: number): Promise<number> {
+    const out = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(chapterId, PRESENCE_SK),
+        UpdateExpression: 'ADD version :one',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return out.Attributes!.version as number;
+  }
+
+  /** The number of member items (strongly consistent COUNT, page by page). */
+  async countMembers(chapterId: number): Promise<number> {
+    let count = 0;
+    let startKey: StartKey | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :chapter AND begins_with(#sk, :member)',
+          ExpressionAttributeNames: { '#pk': partitionKey.name, '#sk': sortKey.name },
+          ExpressionAttributeValues: { ':chapter': chapterId, ':member': MEMBER_SK_PREFIX },
+          ConsistentRead: true,
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += out.Count ?? 0;
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
+  /** Stores a count taken at `version` unless a count taken at a newer version is stored already. */
+  storeMemberCount(chapterId: number, memberCount: number, version: number): Promise<boolean> {
+    return conditionally(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(chapterId, PRESENCE_SK),
+          UpdateExpression: 'SET member_count = :count, count_version = :v',
+          ConditionExpression: 'attribute_not_exists(count_version) OR count_version < :v',
+          ExpressionAttributeValues: { ':count': memberCount, ':v': version },
+        }),
+      ),
+    );
+  }
+}
+
+/** The store every function uses: the table named by TABLE_NAME, through the shared client. Read at init. */
+export function chatStoreFromEnv(env: NodeJS.ProcessEnv = process.env): ChatStore {
+  return new ChatStore(createDocumentClient(dynamoDbConfig(env)), requiredEnv('TABLE_NAME', env));
 }

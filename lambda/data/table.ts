@@ -15,6 +15,8 @@ export const TABLE = {
   sortKey: { name: 'sk', type: 'S' },
   /** Local secondary index for legacy polls by `create_time`; only message items carry it. */
   createTimeIndex: { name: 'by_create_time', sortKey: { name: 'create_time', type: 'N' } },
+  /** Epoch seconds after which DynamoDB's TTL may delete the item (send reservations only). */
+  timeToLiveAttribute: 'expires_at',
 } as const;
 
 /** The CreateTable request for local engines (dynalite); the CDK stack maps the same TABLE. */
@@ -49,13 +51,17 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
 
 const MESSAGE_PREFIX = 'msg#';
 const MEMBER_PREFIX = 'member#';
+const SEND_PREFIX = 'send#';
 /** Width of the zero-padded message id: Number.MAX_SAFE_INTEGER has 16 digits. */
 const MESSAGE_ID_DIGITS = 16;
 
 export const PRESENCE_SK = 'presence';
 export const messageSk = (id: number): string => MESSAGE_PREFIX + String(id).padStart(MESSAGE_ID_DIGITS, '0');
 export const memberSk = (userId: number): string => MEMBER_PREFIX + String(userId);
+/** Sorts after `presence`, so reservations never fall inside a poll's `msg#… presence` range. */
+export const sendReservationSk = (userId: number, clientMsgId: string): string => `${SEND_PREFIX}${userId}#${clientMsgId}`;
 export const MEMBER_SK_PREFIX = MEMBER_PREFIX;
+export const MESSAGE_SK_PREFIX = MESSAGE_PREFIX;
 export const isMessageSk = (sk: string): boolean => sk.startsWith(MESSAGE_PREFIX);
 
 // ---- item shapes --------------------------------------------------------------------------------
@@ -73,8 +79,22 @@ export interface Message {
 export interface MessageItem extends Message {
   chapter_id: number;
   sk: string;
-  /** Idempotency key of the send that stored it, when the client gave one. */
-  client_msg_id?: string;
+  /** Which send wrote it: `<user_id>#<client_msg_id>`, or a one-off token. Never returned. */
+  origin?: string;
+  /** How many earlier messages share its create_time (bounds a legacy page). Never returned. */
+  second_seq?: number;
+}
+
+/**
+ * A send with a `client_msg_id` claims ids through this item: every attempt of that send (a retry
+ * of the whole call included) tries the same candidate id, so at most one message is stored for it.
+ */
+export interface SendReservationItem {
+  chapter_id: number;
+  sk: string;
+  /** The id this send is trying to store its message at (or stored it at). */
+  msg_id: number;
+  expires_at: number;
 }
 
 export interface MemberItem {
@@ -96,10 +116,8 @@ export interface PresenceItem {
   count_version: number;
 }
 
-export function messageItem(chapterId: number, message: Message, clientMsgId?: string): MessageItem {
-  const item: MessageItem = { chapter_id: chapterId, sk: messageSk(message.id), ...message };
-  if (clientMsgId !== undefined) item.client_msg_id = clientMsgId;
-  return item;
+export function messageItem(chapterId: number, message: Message, internal: Pick<MessageItem, 'origin' | 'second_seq'> = {}): MessageItem {
+  return { chapter_id: chapterId, sk: messageSk(message.id), ...message, ...internal };
 }
 
 /** The API view of a stored message item: the six contract fields, nothing internal. */

@@ -91,3 +91,30 @@ export function requiredInt(params: Params, name: string, rule: IntRule): number
   if (value === undefined) throw badRequest(`${name} is required`);
   return value;
 }
+
+/** A text parameter, trimmed and well-formed (lone surrogates replaced), 1 to `maxLength` characters. */
+export function requiredText(params: Params, name: string, maxLength: number): string {
+  const raw = single(params, name);
+  if (raw === undefined) throw badRequest(`${name} is required`);
+  if (typeof raw !== 'string') throw badRequest(`${name} must be a string`);
+  const text = raw.toWellFormed().trim();
+  if (text === '') throw badRequest(`${name} must not be empty`);
+  if ([...text].length > maxLength) throw badRequest(`${name} must be at most ${maxLength} characters`);
+  return text;
+}
+
+const TOKEN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** An opaque client-chosen key: 1 to 64 letters, digits, '.', '_', ':' or '-' (a JSON integer is taken as its digits). */
+export function optionalToken(params: Params, name: string): string | undefined {
+  const raw = single(params, name);
+  if (raw === undefined) return undefined;
+  const value = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw;
+  if (typeof value !== 'string' || !TOKEN.test(value)) {
+    throw badRequest(`${name} must be 1 to 64 letters, digits, '.', '_', ':' or '-'`);
+  }
+  return value;
+}
+
+/** `id`, the chapter (every chapter has one group chat). */
+export const chapterIdParam = (params: Params): number => requiredInt(params, 'id', { min: 1 });

@@ -1,10 +1,17 @@
 /** The key encoding: the sort order the single-Query poll depends on. */
-import { PRESENCE_SK, memberSk, messageFromItem, messageItem, messageSk } from '../../lambda/data/table';
+import { PRESENCE_SK, memberSk, messageFromItem, messageItem, messageSk, sendReservationSk } from '../../lambda/data/table';
 
 describe('sort keys', () => {
-  it('sort member items before message items before the presence item', () => {
-    const keys = [PRESENCE_SK, messageSk(1), memberSk(99), messageSk(Number.MAX_SAFE_INTEGER), memberSk(1)];
-    expect([...keys].sort()).toEqual([memberSk(1), memberSk(99), messageSk(1), messageSk(Number.MAX_SAFE_INTEGER), PRESENCE_SK]);
+  it('sort member items before message items before the presence item before send reservations', () => {
+    const keys = [sendReservationSk(1, 'a'), PRESENCE_SK, messageSk(1), memberSk(99), messageSk(Number.MAX_SAFE_INTEGER), memberSk(1)];
+    expect([...keys].sort()).toEqual([
+      memberSk(1),
+      memberSk(99),
+      messageSk(1),
+      messageSk(Number.MAX_SAFE_INTEGER),
+      PRESENCE_SK,
+      sendReservationSk(1, 'a'),
+    ]);
   });
 
   it('sort message ids numerically, up to the largest safe integer', () => {
@@ -17,8 +24,8 @@ describe('sort keys', () => {
 describe('message items', () => {
   it('round-trip to exactly the contract fields, in the contract order, without internals', () => {
     const message = { id: 5, user_id: 1, user_type: 3, user_name: 'n', msg_body: 'b', create_time: 1719283991 };
-    const item = messageItem(7, message, 'client-key');
-    expect(item).toMatchObject({ chapter_id: 7, sk: messageSk(5), client_msg_id: 'client-key' });
+    const item = messageItem(7, message, { origin: '1#client-key', second_seq: 2 });
+    expect(item).toMatchObject({ chapter_id: 7, sk: messageSk(5), origin: '1#client-key', second_seq: 2 });
     expect(Object.keys(messageFromItem(item))).toEqual(['id', 'user_id', 'user_type', 'user_name', 'msg_body', 'create_time']);
     expect(messageFromItem(item)).toEqual(message);
   });

@@ -1,0 +1,114 @@
+/**
+ * Sending: every accepted message gets the next dense per-chapter id, exactly once, in order.
+ *
+ * The writer reads the chapter's newest message n (strongly consistent) and puts message n+1 with
+ * `attribute_not_exists(sk)`: id n+1 can only exist once n exists, so a reader that sees n+1 also
+ * sees n, and create_time (= max(now, create_time of n)) never decreases as the id grows. On a lost
+ * race it re-reads and tries the next id. Every put carries the send's `origin`, so a put that was
+ * applied but whose answer was lost (the SDK's retry then fails its condition) is recognised as ours.
+ *
+ * With a `client_msg_id`, the candidate id lives in a reservation item that every attempt of that
+ * send shares (a client's retry of the whole call included), and it moves to a new id only after
+ * the old one was seen holding another message. So all attempts of one send race for the same key
+ * and at most one message is ever stored for it; the retry returns that message.
+ */
+import type { ChatStore } from '../data/chat-store';
+import { randomUUID } from 'node:crypto';
+import { messageFromItem, messageItem, sendReservationSk, type Message, type MessageItem } from '../data/table';
+import { ApiError, ErrorCode } from '../http/errors';
+import type { Identity } from './identity';
+
+/** At most this many messages share one create_time; more spill into the next second (bounds a legacy page). */
+export const MAX_MESSAGES_PER_SECOND = 200;
+/** Claim attempts before the send gives up with a retry-safe 503 (only under extreme contention). */
+export const MAX_CLAIM_ATTEMPTS = 25;
+/** How long a send reservation is kept (DynamoDB TTL): a client's retry must come within this. */
+export const RESERVATION_TTL_SECONDS = 24 * 60 * 60;
+
+export interface SendGroupChat {
+  chapterId: number;
+  sender: Identity;
+  body: string;
+  clientMsgId?: string;
+}
+
+export type MessageWriter = Pick<
+  ChatStore,
+  | 'isMember'
+  | 'lastMessage'
+  | 'messageItem'
+  | 'putMessageIfAbsent'
+  | 'sendReservation'
+  | 'putSendReservationIfAbsent'
+  | 'moveSendReservation'
+>;
+
+export class ClaimContentionError extends ApiError {
+  constructor() {
+    super(ErrorCode.Unavailable, 'the chat is too busy right now, retry shortly');
+  }
+}
+
+/** create_time and second_seq of the message that follows `previous`, stamped at `nowMs`. */
+export function stampAfter(previous: MessageItem | undefined, nowMs: number): { create_time: number; second_seq: number } {
+  const now = Math.floor(nowMs / 1000);
+  if (!previous || now > previous.create_time) return { create_time: now, second_seq: 0 };
+  const seq = (previous.second_seq ?? 0) + 1;
+  return seq < MAX_MESSAGES_PER_SECOND
+    ? { create_time: previous.create_time, second_seq: seq }
+    : { create_time: previous.create_time + 1, second_seq: 0 };
+}
+
+export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, clock: () => number = Date.now): Promise<Message> {
+  const { chapterId, sender } = send;
+  const reservationSk = send.clientMsgId === undefined ? undefined : sendReservationSk(sender.user_id, send.clientMsgId);
+  const origin = `${sender.user_id}#${send.clientMsgId ?? randomUUID()}`;
+  const [member, reservation] = await Promise.all([
+    store.isMember(chapterId, sender.user_id),
+    reservationSk === undefined ? undefined : store.sendReservation(chapterId, sender.user_id, send.clientMsgId!),
+  ]);
+  if (!member) throw new ApiError(ErrorCode.Forbidden, 'only members of this chapter may send; join first');
+
+  /** The candidate id of a reserved send, or undefined for a send without client_msg_id. */
+  let reserved = reservation?.msg_id;
+  for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+    if (attempt > 0) await jitter(attempt);
+    const last = await store.lastMessage(chapterId);
+    const next = (last?.id ?? 0) + 1;
+
+    if (reservationSk !== undefined) {
+      if (reserved === undefined) {
+        const created = await store.putSendReservationIfAbsent({
+          chapter_id: chapterId,
+          sk: reservationSk,
+          msg_id: next,
+          expires_at: Math.floor(clock() / 1000) + RESERVATION_TTL_SECONDS,
+        });
+        reserved = created ? next : (await store.sendReservation(chapterId, sender.user_id, send.clientMsgId!))?.msg_id;
+        if (!created) continue;
+      } else if (last && last.id >= reserved) {
+        // The reserved id is taken: by this send (an earlier attempt) or by another message.
+        const holder = last.id === reserved ? last : await store.messageItem(chapterId, reserved);
+        if (holder?.origin === origin) return messageFromItem(holder);
+        const moved = await store.moveSendReservation(chapterId, reservationSk, reserved, next);
+        reserved = moved ? next : (await store.sendReservation(chapterId, sender.user_id, send.clientMsgId!))?.msg_id;
+        if (!moved) continue;
+      }
+      // Here the reserved id is the next free one: last.id + 1.
+      if (reserved !== next) continue;
+    }
+
+    const { create_time, second_seq } = stampAfter(last, clock()); // right before the put, on every attempt
+    const message: Message = { id: next, ...sender, msg_body: send.body, create_time };
+    if (await store.putMessageIfAbsent(messageItem(chapterId, message, { origin, second_seq }))) return message;
+    // Lost the race, or won it and lost the answer (the SDK's retry then fails the condition).
+    const holder = await store.messageItem(chapterId, next);
+    if (holder?.origin === origin) return messageFromItem(holder);
+  }
+  throw new ClaimContentionError();
+}
+
+function jitter(attempt: number): Promise<void> {
+  const ceiling = Math.min(100, 5 * 2 ** Math.min(attempt, 5));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}

@@ -1,0 +1,14 @@
+/** POST message/leave_group_chat — the caller stops being a member of the chapter's chat (idempotent). */
+import { chatStoreFromEnv } from '../data/chat-store';
+import { leaveGroupChat } from '../domain/presence';
+import { apiHandler } from '../http/api-handler';
+import { identityConfig, identityOf } from '../http/identity';
+import { chapterIdParam } from '../http/params';
+
+const store = chatStoreFromEnv();
+const identity = identityConfig();
+
+export const handler = apiHandler((params, event) => {
+  const member = identityOf(event, identity);
+  return leaveGroupChat(store, chapterIdParam(params), member.user_id);
+});
