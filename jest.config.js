@@ -1,6 +1,6 @@
 /** Jest: ts-jest for our TypeScript and for ESM-only middy (which Jest cannot load as is). */
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/support/environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {

@@ -1,10 +1,10 @@
 /**
  * The DynamoDB document client every function shares (one per container, created at init).
  *
- * Time budget: each attempt may take at most CONNECT + REQUEST timeout, and the SDK's standard
- * retry strategy waits at most a few hundred ms between its attempts, so one DynamoDB call is
- * bounded by ~MAX_ATTEMPTS × 2.5 s. The stack derives the Lambda timeout from DYNAMODB_CALL_BUDGET_MS,
- * which stays well inside API Gateway's 30 s.
+ * Time budget of one DynamoDB call: each attempt is cut at the request timeout (which runs from the
+ * start of the request, connecting included), and the SDK's standard retry strategy waits between
+ * attempts up to ~100 ms after errors and up to 1 s, then 2 s after throttling. So one call with all
+ * its attempts is bounded by MAX_ATTEMPTS × request timeout + 3 s (measured with the fault proxy).
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -15,9 +15,11 @@ export const DYNAMODB_TIMEOUTS = {
   requestTimeoutMs: 1500,
 } as const;
 
-/** Upper bound of one DynamoDB call with all its attempts and backoff (backoff ≤ ~1 s in all). */
-export const DYNAMODB_CALL_BUDGET_MS =
-  DYNAMODB_TIMEOUTS.maxAttempts * (DYNAMODB_TIMEOUTS.connectionTimeoutMs + DYNAMODB_TIMEOUTS.requestTimeoutMs) + 1000;
+/** The longest the standard retry strategy waits in all between attempts (throttling: ≤ 1 s, then ≤ 2 s). */
+const MAX_TOTAL_BACKOFF_MS = 3000;
+
+/** Upper bound of one DynamoDB call with all its attempts and backoff. */
+export const DYNAMODB_CALL_BUDGET_MS = DYNAMODB_TIMEOUTS.maxAttempts * DYNAMODB_TIMEOUTS.requestTimeoutMs + MAX_TOTAL_BACKOFF_MS;
 
 /** Environment variable that points the client at a local engine (dynalite, DynamoDB Local). */
 export const DYNAMODB_ENDPOINT_ENV = 'DYNAMODB_ENDPOINT';

@@ -5,7 +5,8 @@
  */
 import { findGroupChat } from '../../lambda/domain/find-group-chat';
 import { joinGroupChat, leaveGroupChat, type MemberCount } from '../../lambda/domain/presence';
-import { crashingStore, InjectedCrash, seededRandom } from '../support/crash';
+import { crashingStore, InjectedCrash } from '../support/crash';
+import { seededRandom } from '../support/random';
 import { startTestTable, type TestTable } from '../support/dynamodb';
 
 let table: TestTable;

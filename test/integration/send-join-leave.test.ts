@@ -145,7 +145,9 @@ describe('identity', () => {
     delete process.env.IDENTITY_SOURCE;
     process.env.JWT_CLAIM_USER_ID = 'custom:uid';
     let join: Handlers['join'] = handlers.join;
-    await jest.isolateModulesAsync(async () => ({ handler: join } = await import('../../lambda/handlers/join-group-chat')));
+    await jest.isolateModulesAsync(async () => {
+      ({ handler: join } = await import('../../lambda/handlers/join-group-chat'));
+    });
     process.env.IDENTITY_SOURCE = 'headers';
     delete process.env.JWT_CLAIM_USER_ID;
 
