@@ -2,7 +2,7 @@
  * Data access for the chat table: every DynamoDB request the functions make is issued here.
  * It speaks in items and keys; the paging and cursor rules live in the domain modules.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   GetCommand,
@@ -26,7 +26,7 @@ import {
   type MessageItem,
   type SendReservationItem,
 } from './table';
-import { createDocumentClient, dynamoDbConfig, requiredEnv } from './client';
+import { createDocumentClient, dynamoDbConfig, requiredEnv, singleAttemptConfig } from './client';
 
 const { partitionKey, sortKey, createTimeIndex } = TABLE;
 
@@ -58,11 +58,30 @@ export interface MessagesByTime {
   nextKey: StartKey | undefined;
 }
 
+export interface ChatStoreClients {
+  /** Every request but message puts, with the SDK's retries. */
+  db: DynamoDBDocumentClient;
+  /** Message puts: one attempt each (see singleAttemptConfig). */
+  stampedWrites: DynamoDBDocumentClient;
+}
+
 export class ChatStore {
+  private readonly db: DynamoDBDocumentClient;
+  private readonly stampedWrites: DynamoDBDocumentClient;
+
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    clients: ChatStoreClients,
     readonly tableName: string,
-  ) {}
+  ) {
+    this.db = clients.db;
+    this.stampedWrites = clients.stampedWrites;
+  }
+
+  /** Closes the clients' connections (local tools and tests; a function keeps its store for life). */
+  destroy(): void {
+    this.db.destroy();
+    this.stampedWrites.destroy();
+  }
 
   /**
    * One strongly consistent Query over `msg#<afterId+1> … presence`: the messages after `afterId`
@@ -155,10 +174,10 @@ export class ChatStore {
     return out.Item as MessageItem | undefined;
   }
 
-  /** Stores the message unless its id is taken: the claim of the id. */
+  /** Stores the message unless its id is taken: the claim of the id. One attempt, no SDK retry. */
   putMessageIfAbsent(item: MessageItem): Promise<boolean> {
     return conditionally(
-      this.db.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': sortKey.name } })),
+      this.stampedWrites.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': sortKey.name } })),
     );
   }
 
@@ -268,7 +287,14 @@ export class ChatStore {
   }
 }
 
-/** The store every function uses: the table named by TABLE_NAME, through the shared client. Read at init. */
+export function createChatStore(config: DynamoDBClientConfig, tableName: string): ChatStore {
+  return new ChatStore(
+    { db: createDocumentClient(config), stampedWrites: createDocumentClient(singleAttemptConfig(config)) },
+    tableName,
+  );
+}
+
+/** The store every function uses: the table named by TABLE_NAME. Read once at init. */
 export function chatStoreFromEnv(env: NodeJS.ProcessEnv = process.env): ChatStore {
-  return new ChatStore(createDocumentClient(dynamoDbConfig(env)), requiredEnv('TABLE_NAME', env));
+  return createChatStore(dynamoDbConfig(env), requiredEnv('TABLE_NAME', env));
 }

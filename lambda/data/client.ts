@@ -42,6 +42,27 @@ export function dynamoDbConfig(env: NodeJS.ProcessEnv = process.env): DynamoDBCl
   };
 }
 
+/** Time a stamped write (a message put) may take: well inside the legacy hold-back margin. */
+export const STAMPED_WRITE_TIMEOUT_MS = 400;
+
+/**
+ * The same client, but one attempt per call and a short timeout. A message is stamped with its
+ * create_time right before its put; the SDK's own retry would resend the old stamp seconds later,
+ * past the hold-back margin of legacy polls. So puts of messages go through this client and the
+ * send loop retries them itself, stamping each attempt anew.
+ */
+export function singleAttemptConfig(config: DynamoDBClientConfig): DynamoDBClientConfig {
+  return {
+    ...config,
+    maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: STAMPED_WRITE_TIMEOUT_MS,
+      requestTimeout: STAMPED_WRITE_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
+  };
+}
+
 export function createDocumentClient(config: DynamoDBClientConfig = dynamoDbConfig()): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
     marshallOptions: { removeUndefinedValues: true },
@@ -53,4 +74,29 @@ export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env):
   const value = env[name];
   if (!value) throw new Error(`environment variable ${name} is not set`);
   return value;
+}
+
+const TRANSIENT_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/**
+ * DynamoDB throttling, DynamoDB 5xx, timeouts and network failures: worth another attempt, and
+ * when they outlast the retries, the caller gets a retry-safe 503.
+ */
+export function isUnavailableError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    TRANSIENT_NAMES.has(e.name ?? '') ||
+    NETWORK_CODES.has(e.code ?? '') ||
+    (e.$metadata?.httpStatusCode ?? 0) >= 500
+  );
 }

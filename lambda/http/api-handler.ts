@@ -4,7 +4,8 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { ApiError, ErrorCode, INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, isUnavailableError } from './errors';
+import { isUnavailableError } from '../data/client';
+import { ApiError, ErrorCode, INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE } from './errors';
 import { readParams, type Params } from './params';
 
 export type ApiEvent = APIGatewayProxyEventV2;

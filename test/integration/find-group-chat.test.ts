@@ -200,7 +200,8 @@ describe('DynamoDB requests per poll', () => {
     client.middlewareStack.add((next, context) => (args) => (sent.push(context.commandName as string), next(args)), {
       step: 'initialize',
     });
-    store = new ChatStore(DynamoDBDocumentClient.from(client), table.tableName);
+    const db = DynamoDBDocumentClient.from(client);
+    store = new ChatStore({ db, stampedWrites: db }, table.tableName);
   });
   beforeEach(() => (sent = []));
 

@@ -1,6 +1,7 @@
 /** A fresh chat table on an in-memory dynalite that the test file starts (never a mocked client). */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ChatStore } from '../../lambda/data/chat-store';
+import { createChatStore, type ChatStore } from '../../lambda/data/chat-store';
+import { dynamoDbConfig } from '../../lambda/data/client';
 import { messageItem, type Message } from '../../lambda/data/table';
 import { ensureTable, localClient, startDynalite } from '../../local/dynamodb';
 
@@ -16,13 +17,15 @@ export async function startTestTable(tableName = 'chat-test'): Promise<TestTable
   const engine = await startDynalite();
   const db = localClient(engine.endpoint);
   await ensureTable(db, tableName);
+  const store = createChatStore(dynamoDbConfig({ DYNAMODB_ENDPOINT: engine.endpoint }), tableName);
   return {
     endpoint: engine.endpoint,
     tableName,
     db,
-    store: new ChatStore(db, tableName),
+    store,
     close: async () => {
       db.destroy();
+      store.destroy();
       await engine.close();
     },
   };
