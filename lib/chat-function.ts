@@ -1,0 +1,99 @@
+/**
+ * ChatFunction: a NodejsFunction with the defaults every route's function shares, its own log group
+ * and its own least-privilege role.
+ */
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { DYNAMODB_CALL_BUDGET_MS } from '../lambda/data/client';
+import { TABLE } from '../lambda/data/table';
+import { BUNDLING, LAMBDA_RUNTIME } from './bundling';
+
+/** The environment variable the handlers read the table name from. */
+export const TABLE_NAME_ENV = 'TABLE_NAME';
+
+/**
+ * Lambda timeout: room for two DynamoDB calls that each use their whole budget (every attempt timing
+ * out, plus backoff), rounded up to whole seconds. The SDK gives up on a call well before that, so
+ * the handler still answers its own 503 instead of being cut off; and it is well inside API
+ * Gateway's 30 s integration limit, so a client never sees the gateway time out first.
+ */
+export const FUNCTION_TIMEOUT = Duration.seconds(Math.ceil((2 * DYNAMODB_CALL_BUDGET_MS) / 1000));
+
+/**
+ * Memory: a poll is I/O-bound (one or two small DynamoDB requests), but Lambda allots CPU in
+ * proportion to memory, and CPU is what cold starts (parsing the bundled SDK) and serialising a page
+ * of up to 200 messages spend. 512 MB starts and answers markedly faster than 128 MB while a warm
+ * poll still costs well under a second of billed time; benchmarks may tune it.
+ */
+export const FUNCTION_MEMORY_MB = 512;
+
+export interface ChatFunctionProps {
+  /** Handler source file (absolute path); it exports `handler`. */
+  readonly entry: string;
+  /** Project root: where package-lock.json and tsconfig.json are. */
+  readonly projectRoot: string;
+  readonly description?: string;
+  /** Extra environment variables (e.g. a local DynamoDB endpoint for `sam local invoke`). */
+  readonly environment?: Record<string, string>;
+}
+
+export class ChatFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: ChatFunctionProps) {
+    // The log group and role exist before the function, so they are children of the scope, not of it.
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH });
+    // Our own role with no managed policy: AWSLambdaBasicExecutionRole may write to every log group.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${id} function`,
+    });
+
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
+      runtime: LAMBDA_RUNTIME,
+      // Graviton: cheaper per GB-second, and the bundle is plain JavaScript.
+      architecture: lambda.Architecture.ARM_64,
+      bundling: BUNDLING,
+      memorySize: FUNCTION_MEMORY_MB,
+      timeout: FUNCTION_TIMEOUT,
+      role,
+      logGroup,
+      description: props.description,
+      environment: {
+        // CDK does not set this for `bundling.sourceMap`; without it the source map goes unused.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+    });
+
+    // Exactly what the runtime needs to write this function's logs, on this log group only.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+  }
+
+  /**
+   * Lets the function use the table with exactly `actions` (on its `by_create_time` index too when
+   * the function queries it), and tells it the table's name.
+   */
+  bindTable(table: dynamodb.ITable, actions: readonly string[], options: { queriesCreateTimeIndex: boolean }): void {
+    if (actions.length === 0 || actions.some((action) => !action.startsWith('dynamodb:'))) {
+      throw new Error(`${this.node.path}: expected DynamoDB actions, got [${actions.join(', ')}]`);
+    }
+    const resources = [table.tableArn];
+    if (options.queriesCreateTimeIndex) resources.push(`${table.tableArn}/index/${TABLE.createTimeIndex.name}`);
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources }));
+    this.addEnvironment(TABLE_NAME_ENV, table.tableName);
+  }
+}
