@@ -1,0 +1,100 @@
+/**
+ * The deployable artefact: each function's asset built as `cdk synth` builds it (NodejsFunction,
+ * the shared bundling options), loaded in a fresh `node` process and invoked with events/*.json
+ * against dynalite — what `sam local invoke` would run.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { App } from 'aws-cdk-lib';
+import { buildApp, STACK_ID } from '../../lib/app';
+import { PROJECT_ROOT } from '../../lib/chat-stack';
+import { ROUTES } from '../../lambda/routes';
+import { seedDemoChapter } from '../../local/demo-chapter';
+import { startTestTable, type TestTable } from '../support/dynamodb';
+
+const run = promisify(execFile);
+const CDK_JSON_CONTEXT = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context;
+const event = (name: string) => path.join(PROJECT_ROOT, 'events', `${name}.json`);
+
+let table: TestTable;
+let outdir: string;
+/** The built asset folder of each route's function, by route id. */
+const assets: Record<string, string> = {};
+
+beforeAll(async () => {
+  table = await startTestTable();
+  await seedDemoChapter(table.db, table.tableName);
+  outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-synth-'));
+  const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, 'aws:cdk:enable-asset-metadata': true } });
+  buildApp(app);
+  const template = JSON.parse(fs.readFileSync(path.join(app.synth().directory, `${STACK_ID}.template.json`), 'utf8'));
+  for (const resource of Object.values<{ Type: string; Properties: { Description?: string }; Metadata?: Record<string, string> }>(
+    template.Resources,
+  )) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const route = ROUTES.find((r) => resource.Properties.Description === `${r.method} ${r.path}`);
+    if (route) assets[route.id] = path.join(outdir, resource.Metadata!['aws:asset:path']);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await table.close();
+  fs.rmSync(outdir, { recursive: true, force: true });
+});
+
+/** Runs the built bundle of `routeId` on the events, as the Lambda runtime would, with its environment. */
+async function invokeBuilt(routeId: string, ...events: string[]) {
+  const { stdout } = await run(process.execPath, [path.join(__dirname, '../support/invoke-bundle.mjs'), path.join(assets[routeId], 'index.mjs'), ...events], {
+    env: {
+      PATH: process.env.PATH,
+      TABLE_NAME: table.tableName,
+      DYNAMODB_ENDPOINT: table.endpoint,
+      IDENTITY_SOURCE: 'headers',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+  });
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { result: { statusCode: number; headers: Record<string, string>; body: string } })
+    .map(({ result }) => ({ status: result.statusCode, headers: result.headers, body: JSON.parse(result.body) }));
+}
+
+it('builds one self-contained ESM bundle per route, the AWS SDK inside', () => {
+  expect(Object.keys(assets).sort()).toEqual(ROUTES.map((r) => r.id).sort());
+  for (const dir of Object.values(assets)) {
+    expect(fs.readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+    const code = fs.readFileSync(path.join(dir, 'index.mjs'), 'utf8');
+    expect(code).not.toMatch(/from\s*["']@aws-sdk\//); // bundled, not imported from the runtime
+    expect(code).not.toMatch(/from\s*["']@middy\//);
+  }
+});
+
+it('the built find function answers the JSON, form and query-string events', async () => {
+  const results = await invokeBuilt(
+    'FindGroupChat',
+    event('find-group-chat-json'),
+    event('find-group-chat-form'),
+    event('find-group-chat-query'),
+  );
+  expect(results.map((r) => [r.status, r.body.data.list.map((m: { id: number }) => m.id)])).toEqual([
+    [200, [33, 34, 35, 36, 37, 38, 39]],
+    [200, [37, 38, 39]],
+    [200, [37, 38, 39]],
+  ]);
+  expect(results[0].headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  expect(results[0].body.data.member_count).toBe(2);
+});
+
+it('the built join, send and leave functions answer their events', async () => {
+  const [joined] = await invokeBuilt('JoinGroupChat', event('join-group-chat'));
+  expect(joined.body).toEqual({ code: 200, msg: 'ok', data: { member_count: 3 } });
+  const [sent, again] = await invokeBuilt('SendGroupChat', event('send-group-chat'), event('send-group-chat'));
+  expect(sent.body.data).toMatchObject({ id: 40, user_id: 42, user_name: '老师', msg_body: '老师，第三题怎么做？' });
+  expect(again.body.data).toEqual(sent.body.data); // same client_msg_id: the original message
+  const [left] = await invokeBuilt('LeaveGroupChat', event('leave-group-chat'));
+  expect(left.body).toEqual({ code: 200, msg: 'ok', data: { member_count: 2 } });
+});
