@@ -6,6 +6,12 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { ApiError, ErrorCode, badRequest } from './errors';
 
+/**
+ * The largest body read. A 2 000-character message form-encoded takes up to 24 KB (4-byte characters
+ * as %XX%XX%XX%XX), or 12 KB as JSON \u escapes; 32 KB holds either with room for the other fields.
+ */
+export const MAX_BODY_BYTES = 32 * 1024;
+
 /** Every value given for each parameter name, from the query string and the body. */
 export type Params = Map<string, unknown[]>;
 
@@ -19,6 +25,9 @@ export function readParams(event: Pick<APIGatewayProxyEventV2, 'headers' | 'body
   for (const [name, value] of new URLSearchParams(event.rawQueryString ?? '')) add(name, value);
 
   const body = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+  if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+    throw new ApiError(ErrorCode.PayloadTooLarge, `request body must be at most ${MAX_BODY_BYTES / 1024} KB`);
+  }
   if (body.trim() === '') return params;
   switch (bodyFormat(contentType(event.headers ?? {}), body)) {
     case 'json':

@@ -1,6 +1,7 @@
 /** send_group_chat, join_group_chat and leave_group_chat on dynalite: the contract of each route. */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { sendGroupChat, MAX_MESSAGES_PER_SECOND } from '../../lambda/domain/send-group-chat';
+import { apiGatewayEvent } from '../../local/server';
 import { eventFor, call } from '../support/api';
 import { chatClient, importHandlers, post, type Handlers } from '../support/chat-client';
 import { startTestTable, type TestTable } from '../support/dynamodb';
@@ -120,6 +121,17 @@ describe('send', () => {
   it('accepts a message of exactly 2000 characters (counted as characters, not bytes)', async () => {
     const { body } = await chatClient(handlers, alice).send(200, '字'.repeat(2000));
     expect([...body.data!.msg_body]).toHaveLength(2000);
+  });
+
+  it('accepts 2000 four-byte characters posted as a form (24 KB encoded), and answers 413 past 32 KB', async () => {
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-user-id': '11', 'x-user-type': '3', 'x-user-name': 'a' };
+    const form = (text: string) => Buffer.from(`id=200&msg_body=${encodeURIComponent(text)}`);
+    const ok = await call<{ msg_body: string }>(handlers.send, apiGatewayEvent({ method: 'POST', url: '/message/send_group_chat', headers, body: form('😀'.repeat(2000)) }));
+    expect([ok.status, [...ok.body.data!.msg_body].length]).toEqual([200, 2000]);
+    const before = await chapterItems(200);
+    const tooLarge = await call(handlers.send, apiGatewayEvent({ method: 'POST', url: '/message/send_group_chat', headers, body: form('x'.repeat(33 * 1024)) }));
+    expect({ status: tooLarge.status, body: tooLarge.body }).toEqual({ status: 413, body: { code: 413, msg: 'request body must be at most 32 KB', data: null } });
+    expect(await chapterItems(200)).toEqual(before);
   });
 });
 
