@@ -138,7 +138,7 @@ export class ChatStore {
     const out = await this.db.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { [partitionKey.name]: chapterId, [sortKey.name]: PRESENCE_SK },
+        Key: this.key(chapterId, PRESENCE_SK),
         ProjectionExpression: 'member_count',
       }),
     );
@@ -174,11 +174,14 @@ export class ChatStore {
     return out.Item as MessageItem | undefined;
   }
 
+  /** Writes the item unless one with its key exists: true when written. */
+  private putIfAbsent(client: DynamoDBDocumentClient, item: { chapter_id: number; sk: string }): Promise<boolean> {
+    return conditionally(client.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': sortKey.name } })));
+  }
+
   /** Stores the message unless its id is taken: the claim of the id. One attempt, no SDK retry. */
   putMessageIfAbsent(item: MessageItem): Promise<boolean> {
-    return conditionally(
-      this.stampedWrites.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': sortKey.name } })),
-    );
+    return this.putIfAbsent(this.stampedWrites, item);
   }
 
   async sendReservation(chapterId: number, userId: number, clientMsgId: string): Promise<SendReservationItem | undefined> {
@@ -189,9 +192,7 @@ export class ChatStore {
   }
 
   putSendReservationIfAbsent(item: SendReservationItem): Promise<boolean> {
-    return conditionally(
-      this.db.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': sortKey.name } })),
-    );
+    return this.putIfAbsent(this.db, item);
   }
 
   /** Moves a reservation from one candidate id to the next, only if nobody moved it first. */
@@ -226,9 +227,7 @@ export class ChatStore {
 
   /** Adds the member item; an existing one (a second join) is kept as it is. */
   async putMemberIfAbsent(item: MemberItem): Promise<void> {
-    await conditionally(
-      this.db.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#sk)', ExpressionAttributeNames: { '#sk': sortKey.name } })),
-    );
+    await this.putIfAbsent(this.db, item);
   }
 
   async deleteMember(chapterId: number, userId: number): Promise<void> {

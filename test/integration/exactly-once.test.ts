@@ -202,7 +202,7 @@ it('delivers 504 messages from 8 concurrent senders exactly once, in order, to 4
   const outcome = await runChat({ chapterId: 1, faults: false, withoutClientMsgId: 4, abandonRate: 0.05, seed: 1 });
   describeRun('no faults', outcome);
   await expectExactlyOnceInOrder(outcome, 1);
-});
+}, 180_000);
 
 it('loses and doubles nothing with faults between the SDK and DynamoDB and senders that give up half-way', async () => {
   proxy.resetCounts();
@@ -223,7 +223,7 @@ it('loses and doubles nothing with faults between the SDK and DynamoDB and sende
     expect(faults[kind]).toBeGreaterThan(0);
   }
   expect(outcome.abandoned.inFlight + outcome.abandoned.crashed).toBeGreaterThan(10);
-});
+}, 180_000);
 
 it('recognises its own message when a put was applied but its answer lost, even without client_msg_id', async () => {
   const alice = chatClient(handlers, user(0));

@@ -14,6 +14,7 @@ import { crc32 } from 'node:zlib';
 import { createDocumentClient, dynamoDbConfig } from '../../lambda/data/client';
 import { ensureTable, localClient, startDynalite, type EmbeddedDynamoDb } from '../../local/dynamodb';
 import {
+  emptyCounts,
   randomFaults,
   startFaultProxy,
   type Fault,
@@ -99,17 +100,7 @@ function identify(failure: Error): { name: string; message: string } {
   return { name: failure.name, message: failure.message };
 }
 
-const counted = (partial: Partial<FaultCounts>): FaultCounts => ({
-  throttle: 0,
-  'provisioned-throughput': 0,
-  'server-error': 0,
-  'reset-before': 0,
-  'timeout-before': 0,
-  'lost-response': 0,
-  slow: 0,
-  forwarded: 0,
-  ...partial,
-});
+const counted = (partial: Partial<FaultCounts>): FaultCounts => ({ ...emptyCounts(), ...partial });
 
 /** Faults the first attempt of every PutItem call; everything else passes. */
 const firstPutAttempt =

@@ -140,7 +140,7 @@ function parseAttempt(header: string | string[] | undefined): number | undefined
   return match ? Number(match[1]) : undefined;
 }
 
-function emptyCounts(): FaultCounts {
+export function emptyCounts(): FaultCounts {
   return {
     throttle: 0,
     'provisioned-throughput': 0,
