@@ -1,0 +1,169 @@
+/**
+ * Hostile input: 10 000 generated requests against the four handlers on dynalite — wrong and random
+ * content types, truncated and malformed bodies, base64 flags that lie, odd numbers and strings,
+ * arrays, objects, null, repeated and prototype keys, oversized bodies, missing or malformed identity.
+ * Every answer is a valid envelope, bad input gets a 4xx (never a 5xx), and the stored data changes
+ * only by the sends, joins and leaves that answered 200.
+ */
+import fc from 'fast-check';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { MAX_BODY_BYTES } from '../../lambda/http/params';
+import { apiGatewayEvent } from '../../local/server';
+import { messageFromItem } from '../../lambda/data/table';
+import { joinGroupChat } from '../../lambda/domain/presence';
+import { seedDemoChapter } from '../../local/demo-chapter';
+import { call } from '../support/api';
+import { importHandlers, type Handlers } from '../support/chat-client';
+import { startTestTable, type TestTable } from '../support/dynamodb';
+
+const RUNS = 10_000;
+
+let table: TestTable;
+let handlers: Handlers;
+beforeAll(async () => {
+  table = await startTestTable();
+  process.env.TABLE_NAME = table.tableName;
+  process.env.DYNAMODB_ENDPOINT = table.endpoint;
+  process.env.IDENTITY_SOURCE = 'headers';
+  handlers = await importHandlers();
+});
+afterAll(() => table.close());
+
+const ROUTES = ['find', 'send', 'join', 'leave'] as const;
+const PATHS = { find: '/message/find_group_chat', send: '/message/send_group_chat', join: '/message/join_group_chat', leave: '/message/leave_group_chat' };
+
+const oddNumber = fc.oneof(
+  fc.integer({ min: 1, max: 4 }), // real chapters, so valid requests reach real data
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(0, -1, 1e21, 2 ** 53, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, 1719283991000, -0),
+);
+const oddString = fc.oneof(
+  fc.constantFrom('', ' ', '1', '01', '1.0', '1e3', '0x10', '-5', '+5', '１', 'NaN', 'Infinity', '9007199254740993', '1,2', 'null', 'true'),
+  fc.string(),
+  fc.string({ unit: 'binary' }),
+  fc.string({ unit: 'grapheme', maxLength: 3000 }),
+);
+const oddValue: fc.Arbitrary<unknown> = fc.oneof(
+  oddNumber,
+  oddString,
+  oddNumber.map(String),
+  fc.constantFrom(null, true, false, [], {}, [1], { n: 1 }),
+  fc.array(oddNumber, { maxLength: 3 }),
+);
+const KEYS = ['id', 'msg_time', 'last_id', 'limit', 'msg_body', 'client_msg_id', '__proto__', 'constructor', 'toString', 'user_id'];
+const params = fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 8 })), oddValue, { maxKeys: 6 });
+
+const formOf = (p: Record<string, unknown>) => Object.entries(p).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
+
+const body = fc.oneof(
+  params.map((p) => JSON.stringify(p)),
+  params.map(formOf),
+  params.map((p) => `${formOf(p)}&${formOf(p)}`), // every key repeated
+  fc.tuple(params, fc.nat()).map(([p, cut]) => JSON.stringify(p).slice(0, cut % 40)), // truncated JSON
+  fc.constantFrom('', 'null', '[]', '[1,2]', '"id=1"', '{', '{"id":', '{"id":1,"id":2,"msg_time":0}', '{"__proto__":{"id":1},"msg_time":0}', 'id=1&msg_time=0&id=', '%', 'id=%E0%A4%A', '\u0000'),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.constant('id=1&msg_body=' + 'x'.repeat(MAX_BODY_BYTES)), // oversized
+);
+const contentType = fc.oneof(
+  fc.constantFrom(undefined, 'application/json', 'application/x-www-form-urlencoded', 'APPLICATION/JSON; charset=UTF-8', 'text/plain', 'multipart/form-data; boundary=x', 'application/vnd.api+json', '', ';', 'application/json;;'),
+  fc.string({ maxLength: 20 }),
+);
+const identity = fc.oneof(
+  fc.constant({ 'x-user-id': '7', 'x-user-type': '2', 'x-user-name': 'fuzzer' }),
+  fc.constant({}),
+  fc.record({ 'x-user-id': oddString, 'x-user-type': oddString, 'x-user-name': oddString }, { requiredKeys: [] }),
+);
+
+const hostile = fc.record({
+  route: fc.constantFrom(...ROUTES),
+  body,
+  contentType,
+  base64: fc.constantFrom('honest', 'lying', 'plain'),
+  query: fc.oneof(fc.constant(''), params.map(formOf), fc.string({ maxLength: 30 })),
+  identity,
+});
+/** Requests that are valid or nearly so, so that successes (and what they change) are exercised too. */
+const wellFormed = fc.record({
+  route: fc.constantFrom(...ROUTES),
+  body: fc
+    .record(
+      {
+        id: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constantFrom('2', 0, -1)),
+        msg_time: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2_000_000_000 })),
+        last_id: fc.integer({ min: 0, max: 50 }),
+        limit: fc.integer({ min: 0, max: 201 }),
+        msg_body: fc.oneof(fc.string({ minLength: 1, maxLength: 50 }), fc.constantFrom(' ', '老师好', '😀'.repeat(2000))),
+        client_msg_id: fc.constantFrom('a', 'b', 'c', 'bad key'),
+      },
+      { requiredKeys: ['id'] },
+    )
+    .map((p) => JSON.stringify(p)),
+  contentType: fc.constant('application/json'),
+  base64: fc.constant('plain' as const),
+  query: fc.constant(''),
+  identity: fc.constant({ 'x-user-id': '7', 'x-user-type': '2', 'x-user-name': 'fuzzer' }),
+});
+const request = fc.oneof({ arbitrary: hostile, weight: 3 }, { arbitrary: wellFormed, weight: 1 });
+
+async function scanTable() {
+  const out = await table.db.send(new ScanCommand({ TableName: table.tableName }));
+  return (out.Items ?? []).filter((item) => !String(item.sk).startsWith('send#')); // reservations are internal bookkeeping
+}
+
+it(`answers ${RUNS} generated requests with valid envelopes, 4xx for bad input, and changes data only on success`, async () => {
+  // Chapter 1 holds the demo history; user 7 (the only valid identity generated) starts in chapter 2.
+  await seedDemoChapter(table.db, table.tableName);
+  await joinGroupChat(table.store, 2, { user_id: 7, user_type: 2, user_name: 'fuzzer' });
+  const before = await scanTable();
+  const sent: Record<string, unknown>[] = [];
+  const statuses: Record<string, Record<number, number>> = { find: {}, send: {}, join: {}, leave: {} };
+
+  await fc.assert(
+    fc.asyncProperty(request, async (r) => {
+      const raw = Buffer.from(r.body, 'utf8');
+      const event = apiGatewayEvent({
+        method: 'POST',
+        url: `${PATHS[r.route]}${r.query ? `?${r.query}` : ''}`,
+        headers: { ...(r.contentType !== undefined && { 'content-type': r.contentType }), ...r.identity },
+        body: raw,
+      });
+      if (r.base64 === 'honest') Object.assign(event, { body: raw.toString('base64'), isBase64Encoded: raw.length > 0 });
+      if (r.base64 === 'lying') Object.assign(event, { body: r.body, isBase64Encoded: true });
+      if (r.base64 === 'plain') Object.assign(event, { body: r.body, isBase64Encoded: false });
+
+      const { status, headers, body: envelope } = await call<Record<string, unknown>>(handlers[r.route], event);
+      statuses[r.route][status] = (statuses[r.route][status] ?? 0) + 1;
+      expect(status >= 200 && status < 500).toBe(true);
+      expect(envelope.code).toBe(status);
+      expect(typeof envelope.msg).toBe('string');
+      expect(headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      if (status === 200) expect(typeof envelope.data).toBe('object');
+      else expect(envelope.data).toBeNull();
+      if (status === 200 && r.route === 'send') sent.push(envelope.data!);
+    }),
+    { numRuns: RUNS, seed: 20261127 },
+  );
+
+  const after = await scanTable();
+  const key = (item: Record<string, unknown>) => `${item.chapter_id}/${item.sk}`;
+  const beforeKeys = new Set(before.map(key));
+  const afterKeys = new Set(after.map(key));
+  const added = after.filter((item) => !beforeKeys.has(key(item)));
+  const removed = before.filter((item) => !afterKeys.has(key(item)));
+  // The new messages are exactly those that sends answered 200 for (a send retried with its
+  // client_msg_id answers the original again, so distinct answers count).
+  const distinctSent = new Map(sent.map((m) => [JSON.stringify(m), m]));
+  const addedMessages = added.filter((item) => String(item.sk).startsWith('msg#')).map(messageFromItem);
+  const byContent = (a: object, b: object) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+  expect(addedMessages.sort(byContent)).toEqual([...distinctSent.values()].sort(byContent));
+  // Members come and go only for the one valid identity, and only where a join or leave succeeded;
+  // no message, and nobody else's membership, ever disappears.
+  for (const item of [...added, ...removed].filter((i) => String(i.sk).startsWith('member#'))) expect(item.user_id).toBe(7);
+  expect(removed.every((item) => String(item.sk).startsWith('member#'))).toBe(true);
+  expect(added.every((item) => /^(msg#|member#|presence$)/.test(String(item.sk)))).toBe(true);
+  expect(statuses.send[200]).toBeGreaterThan(10);
+  expect(statuses.join[200]).toBeGreaterThan(10);
+  expect(statuses.leave[200]).toBeGreaterThan(10);
+  console.info(`fuzz: ${RUNS} requests; answers by route and status ${JSON.stringify(statuses)}; items added ${added.length}, removed ${removed.length}`);
+}, 600_000);
