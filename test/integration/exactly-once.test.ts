@@ -10,7 +10,7 @@ import { dynamoDbConfig } from '../../lambda/data/client';
 import type { Message } from '../../lambda/data/table';
 import { HOLD_BACK_MARGIN_MS, findGroupChat } from '../../lambda/domain/find-group-chat';
 import { sendGroupChat } from '../../lambda/domain/send-group-chat';
-import { chatClient, importHandlers, type Handlers } from '../support/chat-client';
+import { chatClient, handlersFor, type Handlers } from '../support/chat-client';
 import { crashingStore, InjectedCrash } from '../support/crash';
 import { startTestTable, type TestTable } from '../support/dynamodb';
 import { randomFaults, startFaultProxy, type FaultCounts, type FaultProxy } from '../support/fault-proxy';
@@ -29,10 +29,7 @@ let proxiedStore: ChatStore;
 beforeAll(async () => {
   table = await startTestTable();
   proxy = await startFaultProxy(table.endpoint);
-  process.env.TABLE_NAME = table.tableName;
-  process.env.DYNAMODB_ENDPOINT = proxy.endpoint;
-  process.env.IDENTITY_SOURCE = 'headers';
-  handlers = await importHandlers();
+  handlers = await handlersFor(table, proxy.endpoint);
   proxiedStore = createChatStore(dynamoDbConfig({ DYNAMODB_ENDPOINT: proxy.endpoint }), table.tableName);
 });
 afterAll(async () => {

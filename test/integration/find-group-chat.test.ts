@@ -12,6 +12,7 @@ import { DEMO_CHAPTER_ID, seedDemoChapter } from '../../local/demo-chapter';
 import type { LambdaHandler } from '../../local/server';
 import seedExample from '../fixtures/seed-example-response.json';
 import { call, eventFor, type RequestShape } from '../support/api';
+import { handlersFor } from '../support/chat-client';
 import { messageRun, putMessages, startTestTable, type TestTable } from '../support/dynamodb';
 
 const PATH = '/message/find_group_chat';
@@ -21,9 +22,7 @@ let handler: LambdaHandler;
 
 beforeAll(async () => {
   table = await startTestTable();
-  process.env.TABLE_NAME = table.tableName;
-  process.env.DYNAMODB_ENDPOINT = table.endpoint;
-  ({ handler } = await import('../../lambda/handlers/find-group-chat'));
+  ({ find: handler } = await handlersFor(table));
   await seedDemoChapter(table.db, table.tableName);
 });
 

@@ -7,13 +7,13 @@
  */
 import fc from 'fast-check';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { MAX_BODY_BYTES } from '../../lambda/http/params';
+import { MAX_BODY_BYTES, chapterIdParam, readParams } from '../../lambda/http/params';
 import { apiGatewayEvent } from '../../local/server';
 import { messageFromItem } from '../../lambda/data/table';
 import { joinGroupChat } from '../../lambda/domain/presence';
 import { seedDemoChapter } from '../../local/demo-chapter';
 import { call } from '../support/api';
-import { importHandlers, type Handlers } from '../support/chat-client';
+import { handlersFor, type Handlers } from '../support/chat-client';
 import { startTestTable, type TestTable } from '../support/dynamodb';
 
 const RUNS = 10_000;
@@ -22,10 +22,7 @@ let table: TestTable;
 let handlers: Handlers;
 beforeAll(async () => {
   table = await startTestTable();
-  process.env.TABLE_NAME = table.tableName;
-  process.env.DYNAMODB_ENDPOINT = table.endpoint;
-  process.env.IDENTITY_SOURCE = 'headers';
-  handlers = await importHandlers();
+  handlers = await handlersFor(table);
 });
 afterAll(() => table.close());
 
@@ -140,7 +137,8 @@ it(`answers ${RUNS} generated requests with valid envelopes, 4xx for bad input, 
       expect(headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       if (status === 200) expect(typeof envelope.data).toBe('object');
       else expect(envelope.data).toBeNull();
-      if (status === 200 && r.route === 'send') sent.push(envelope.data!);
+      // The chapter a successful send stored into, read from the request as the handler reads it.
+      if (status === 200 && r.route === 'send') sent.push({ chapter: chapterIdParam(readParams(event)), ...envelope.data! });
     }),
     { numRuns: RUNS, seed: 20261127 },
   );
@@ -154,7 +152,9 @@ it(`answers ${RUNS} generated requests with valid envelopes, 4xx for bad input, 
   // The new messages are exactly those that sends answered 200 for (a send retried with its
   // client_msg_id answers the original again, so distinct answers count).
   const distinctSent = new Map(sent.map((m) => [JSON.stringify(m), m]));
-  const addedMessages = added.filter((item) => String(item.sk).startsWith('msg#')).map(messageFromItem);
+  const addedMessages = added
+    .filter((item) => String(item.sk).startsWith('msg#'))
+    .map((item) => ({ chapter: item.chapter_id, ...messageFromItem(item) }));
   const byContent = (a: object, b: object) => JSON.stringify(a).localeCompare(JSON.stringify(b));
   expect(addedMessages.sort(byContent)).toEqual([...distinctSent.values()].sort(byContent));
   // Members come and go only for the one valid identity, and only where a join or leave succeeded;

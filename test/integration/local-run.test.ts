@@ -13,6 +13,7 @@ import { seedDemoChapter } from '../../local/demo-chapter';
 import { createLocalServer, loadHandlers, type LambdaHandler } from '../../local/server';
 import seedExample from '../fixtures/seed-example-response.json';
 import { call } from '../support/api';
+import { configureHandlers } from '../support/chat-client';
 import { startTestTable, type TestTable } from '../support/dynamodb';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -21,8 +22,7 @@ const seedResponse = { ...seedExample, data: { ...seedExample.data, has_more: fa
 let table: TestTable;
 beforeAll(async () => {
   table = await startTestTable();
-  process.env.TABLE_NAME = table.tableName;
-  process.env.DYNAMODB_ENDPOINT = table.endpoint;
+  configureHandlers(table);
 });
 afterAll(() => table.close());
 

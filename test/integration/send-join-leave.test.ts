@@ -3,7 +3,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { sendGroupChat, MAX_MESSAGES_PER_SECOND } from '../../lambda/domain/send-group-chat';
 import { apiGatewayEvent } from '../../local/server';
 import { eventFor, call } from '../support/api';
-import { chatClient, importHandlers, post, type Handlers } from '../support/chat-client';
+import { chatClient, handlersFor, post, type Handlers } from '../support/chat-client';
 import { startTestTable, type TestTable } from '../support/dynamodb';
 
 let table: TestTable;
@@ -11,10 +11,7 @@ let handlers: Handlers;
 
 beforeAll(async () => {
   table = await startTestTable();
-  process.env.TABLE_NAME = table.tableName;
-  process.env.DYNAMODB_ENDPOINT = table.endpoint;
-  process.env.IDENTITY_SOURCE = 'headers';
-  handlers = await importHandlers();
+  handlers = await handlersFor(table);
 });
 afterAll(() => table.close());
 

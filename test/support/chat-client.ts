@@ -4,6 +4,7 @@ import type { Message } from '../../lambda/data/table';
 import type { GroupChatPage } from '../../lambda/domain/find-group-chat';
 import { apiGatewayEvent, type LambdaHandler } from '../../local/server';
 import { call, type ApiResponse } from './api';
+import type { TestTable } from './dynamodb';
 
 export interface Handlers {
   find: LambdaHandler;
@@ -12,8 +13,23 @@ export interface Handlers {
   leave: LambdaHandler;
 }
 
-/** Imports the four handlers; call after TABLE_NAME, DYNAMODB_ENDPOINT and IDENTITY_SOURCE are set. */
-export async function importHandlers(): Promise<Handlers> {
+/**
+ * Points the handlers (they read their settings at import) at a test table, through `endpoint`
+ * when given (e.g. a fault proxy), with identity from the x-user-* headers as in local runs.
+ */
+export function configureHandlers(table: TestTable, endpoint = table.endpoint): void {
+  process.env.TABLE_NAME = table.tableName;
+  process.env.DYNAMODB_ENDPOINT = endpoint;
+  process.env.IDENTITY_SOURCE = 'headers';
+}
+
+/** The four handlers, configured for `table` (see configureHandlers). */
+export async function handlersFor(table: TestTable, endpoint?: string): Promise<Handlers> {
+  configureHandlers(table, endpoint);
+  return importHandlers();
+}
+
+async function importHandlers(): Promise<Handlers> {
   const [find, send, join, leave] = await Promise.all([
     import('../../lambda/handlers/find-group-chat'),
     import('../../lambda/handlers/send-group-chat'),
