@@ -43,7 +43,7 @@ export function dynamoDbConfig(env: NodeJS.ProcessEnv = process.env): DynamoDBCl
 }
 
 /** Time a stamped write (a message put) may take: well inside the legacy hold-back margin. */
-export const STAMPED_WRITE_TIMEOUT_MS = 400;
+export const STAMPED_WRITE_TIMEOUT_MS = 500;
 
 /**
  * The same client, but one attempt per call and a short timeout. A message is stamped with its

@@ -28,7 +28,7 @@ export const MAX_MESSAGES_PER_SECOND = 200;
  */
 export const MAX_CLAIM_ATTEMPTS = 100;
 /** Puts that fail with a transient error (throttling, 5xx, timeout) before the send answers 503. */
-export const MAX_FAILED_PUTS = 3;
+export const MAX_FAILED_PUTS = 5;
 /** How long a send reservation is kept (DynamoDB TTL): a client's retry must come within this. */
 export const RESERVATION_TTL_SECONDS = 24 * 60 * 60;
 
