@@ -1,0 +1,209 @@
+/**
+ * `npm run bench [-- --quick] [-- --json FILE]`: the shipped find_group_chat against the floor it
+ * cannot beat, measured in one run on one machine, so the figures hold as ratios on noisy machines.
+ * What each figure is and how it is taken: docs/performance.md.
+ */
+import { mkdirSync, openSync, writeSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { BENCH_DIR, buildBundles } from './build';
+import { measureColdStart } from './cold-start';
+import type { Auth, Mode } from './floor';
+import { countRequests, measureFlatness, measureWarm } from './latency';
+import { measureLoad } from './load';
+import { startBenchDatabase } from './setup';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const jsonIndex = args.indexOf('--json');
+const jsonFile = jsonIndex >= 0 ? args[jsonIndex + 1] : undefined;
+if (jsonIndex >= 0 && !jsonFile) throw new Error('--json needs a file name');
+
+/**
+ * The handlers run in this process and log (one metrics line per poll): their stdout goes to a file,
+ * written synchronously as Lambda's stdout is, so the cost stays in the figures and the table stays
+ * readable. The table is written with the real stdout.
+ */
+mkdirSync(BENCH_DIR, { recursive: true });
+const handlerLog = openSync(path.join(BENCH_DIR, 'handler-stdout.log'), 'w');
+const realStdout = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array) => {
+  if (typeof chunk === 'string') writeSync(handlerLog, chunk);
+  else writeSync(handlerLog, chunk);
+  return true;
+}) as typeof process.stdout.write;
+const say = (text: string) => realStdout(`${text}\n`);
+
+/** `--only warm,cold` runs those parts alone (for profiling): counts, warm, flat, cold, load. */
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? new Set(args[onlyIndex + 1]?.split(',')) : undefined;
+const want = (part: string) => !only || only.has(part);
+
+const COUNTS = quick
+  ? { polls: 300, warmup: 50, history: 10_000, coldStarts: 5, loadS: 5, countPolls: 10 }
+  : { polls: 2000, warmup: 300, history: 100_000, coldStarts: 20, loadS: 30, countPolls: 50 };
+
+/** Production (authorization on: membership checked on every poll) first, then the open demo. */
+const CONFIGS: { auth: Auth; mode: Mode }[] = [
+  { auth: 'jwt', mode: 'exact' },
+  { auth: 'jwt', mode: 'legacy' },
+  { auth: 'open', mode: 'exact' },
+  { auth: 'open', mode: 'legacy' },
+];
+const label = (c: { auth: Auth; mode: Mode }) => `${c.mode}, ${c.auth === 'jwt' ? 'authz on' : 'open'}`;
+
+interface Row {
+  figure: string;
+  value: string;
+  floor: string;
+  ratio: string;
+  goal: string;
+  met: string;
+}
+const rows: Row[] = [];
+const fmt = (x: number, digits = 2) => x.toFixed(digits);
+const ratioRow = (figure: string, value: number, floor: number, unit: string, goal: number | undefined, digits = 2) => {
+  const ratio = value / floor;
+  rows.push({
+    figure,
+    value: `${fmt(value, digits)} ${unit}`,
+    floor: `${fmt(floor, digits)} ${unit}`,
+    ratio: fmt(ratio),
+    goal: goal === undefined ? '' : `≤ ${goal}`,
+    met: goal === undefined ? '' : ratio <= goal ? 'yes' : `NO (+${fmt((ratio / goal - 1) * 100, 0)} % over)`,
+  });
+};
+const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)} s] ${message}\n`);
+const started = performance.now();
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: `${cpus[0]?.model ?? 'unknown'} × ${cpus.length}`,
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    loadAverage: os.loadavg().map((x) => fmt(x)),
+  };
+}
+
+async function main(): Promise<void> {
+  const before = machine();
+  log(`${quick ? 'quick' : 'full'} run on ${before.cpu}, Node ${before.node}, load ${before.loadAverage.join(' ')}`);
+  const bundles = await buildBundles();
+  const find = bundles.get('FindGroupChat')!;
+  const floor = bundles.get('Floor')!;
+  log(`built ${[...bundles.values()].map((b) => `${b.name} ${b.bytes} B`).join(', ')}`);
+
+  const t = performance.now();
+  const db = await startBenchDatabase(want('flat') ? COUNTS.history : 100);
+  log(`dynalite seeded: chapters of ${db.small.messages} and ${db.large.messages} messages in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const details: Record<string, unknown> = {};
+  try {
+    if (want('counts')) {
+      const counts = await countRequests(find.file, db, CONFIGS, COUNTS.countPolls);
+      details.counts = counts;
+      for (const c of counts) {
+        if (!c.floorMatches) log(`WARNING: the floor does not send the handler's requests (${label(c)}):\n${c.floorDiff}`);
+      }
+      for (const c of counts) {
+        const goal = c.mode === 'exact' ? 1 : 2;
+        const ops = Object.entries(c.operations).map(([op, k]) => `${fmt(k, 1).replace('.0', '')} ${op}`).join(' + ');
+        rows.push({
+          figure: `DynamoDB requests per idle poll, ${label(c)}`,
+          value: `${fmt(c.requests, 1).replace('.0', '')} (${ops})`,
+          floor: c.floorMatches ? 'same requests' : 'DIFFERENT',
+          ratio: '',
+          goal: c.mode === 'exact' ? '1' : '≤ 2',
+          met: c.requests <= goal ? 'yes' : c.auth === 'jwt' ? 'NO: +1 membership read (issue 4), in parallel' : 'NO',
+        });
+      }
+      for (const c of counts) {
+        const goal = c.mode === 'exact' ? 1 : 2;
+        rows.push({
+          figure: `read units per idle poll, ${label(c)}`,
+          value: `${fmt(c.capacityBilled, 1)} RCU`,
+          floor: `dynalite: ${fmt(c.capacityDynalite, 1)}`,
+          ratio: '',
+          goal: `≤ ${fmt(goal, 1)}`,
+          met: c.capacityBilled <= goal ? 'yes' : c.auth === 'jwt' ? `NO: +${fmt(c.capacityBilled - goal, 1)} membership read (issue 4)` : 'NO',
+        });
+      }
+      log('counted requests and read units');
+    }
+    if (want('warm')) {
+      const warm = await measureWarm(find.file, db, CONFIGS, COUNTS.polls, COUNTS.warmup);
+      details.warm = warm;
+      for (const w of warm) {
+        ratioRow(`warm idle poll p50, ${label(w)}`, w.handler.p50, w.floor.p50, 'ms', 1.15);
+        ratioRow(`warm idle poll p99, ${label(w)}`, w.handler.p99, w.floor.p99, 'ms', undefined);
+      }
+      log('warm latency done');
+    }
+    if (want('flat')) {
+      const flat = await measureFlatness(find.file, db, CONFIGS.slice(0, 2), COUNTS.polls, COUNTS.warmup);
+      details.flatness = flat;
+      for (const f of flat) {
+        ratioRow(`p50 on ${db.large.messages} vs ${db.small.messages} messages, ${label(f)}`, f.large.p50, f.small.p50, 'ms', 1.2);
+      }
+      log('history flatness done');
+    }
+    if (want('cold')) {
+      const cold = await measureColdStart(find.file, floor.file, db, COUNTS.coldStarts);
+      details.coldStart = cold;
+      ratioRow(`cold start, import + first poll, median of ${cold.n} (exact, authz on)`, cold.handler.initAndFirstPoll.p50, cold.floor.initAndFirstPoll.p50, 'ms', 1.25, 1);
+      ratioRow('cold start, process wall time, median (info)', cold.handler.wall, cold.floor.wall, 'ms', undefined, 1);
+      log('cold starts done');
+    }
+    ratioRow('bundle size (index.mjs)', find.bytes / 1024, floor.bytes / 1024, 'KiB', 1.25, 1);
+    details.bundles = Object.fromEntries([...bundles.values()].map((b) => [b.name, { bytes: b.bytes, mapBytes: b.mapBytes }]));
+  } finally {
+    await db.close();
+  }
+
+  if (want('load')) {
+    log(`load: 32 connections, ${COUNTS.loadS} s against npm start -- --memory`);
+    const load = await measureLoad(COUNTS.loadS);
+    details.load = load;
+    const failures = load.errors + load.timeouts + load.non2xx;
+    rows.push({
+      figure: `local server, 32 conn., ${load.durationS} s, mixed polls`,
+      value: `${fmt(load.requestsPerSecond, 0)} req/s, p99 ${load.latencyP99} ms`,
+      floor: '',
+      ratio: '',
+      goal: '0 errors',
+      met: failures === 0 ? 'yes (0 errors)' : `NO: ${load.errors} errors, ${load.timeouts} timeouts, ${load.non2xx} non-2xx`,
+    });
+  }
+
+  const after = machine();
+  const durationS = (performance.now() - started) / 1000;
+  print(before, after, durationS);
+  if (jsonFile) {
+    writeFileSync(
+      jsonFile,
+      `${JSON.stringify({ date: new Date().toISOString(), quick, counts: COUNTS, machine: { ...before, loadAverageAfter: after.loadAverage }, durationS, rows, details }, null, 2)}\n`,
+    );
+    log(`figures written to ${jsonFile}`);
+  }
+}
+
+function print(before: ReturnType<typeof machine>, after: ReturnType<typeof machine>, durationS: number): void {
+  const header: Row = { figure: 'figure', value: 'value', floor: 'floor', ratio: 'ratio', goal: 'goal', met: 'met?' };
+  const keys = Object.keys(header) as (keyof Row)[];
+  const widths = keys.map((k) => Math.max(...[header, ...rows].map((r) => [...r[k]].length)));
+  const line = (r: Row) => `| ${keys.map((k, i) => r[k] + ' '.repeat(widths[i] - [...r[k]].length)).join(' | ')} |`;
+  say(`\nfind_group_chat benchmark (${quick ? 'quick' : 'full'}), ${new Date().toISOString()}`);
+  say(`machine: ${before.cpu}, Node ${before.node}, ${before.os}, ${before.memoryGb} GB; load average ${before.loadAverage.join(' ')} → ${after.loadAverage.join(' ')}`);
+  say(`run took ${durationS.toFixed(0)} s; requests and read units counted on the wire (a recording proxy before dynalite)\n`);
+  say(line(header));
+  say(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) say(line(r));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
