@@ -14,8 +14,6 @@ export interface RouteSpec {
   readonly dynamodbActions: readonly string[];
   /** The handler queries the `by_create_time` index, so its actions are granted on the index too. */
   readonly queriesCreateTimeIndex: boolean;
-  /** The handler acts for a caller (send, join, leave) and needs the identity configuration. */
-  readonly needsIdentity: boolean;
 }
 
 export const ROUTES: readonly RouteSpec[] = [
@@ -24,9 +22,9 @@ export const ROUTES: readonly RouteSpec[] = [
     method: 'POST',
     path: '/message/find_group_chat',
     entry: 'lambda/handlers/find-group-chat.ts',
-    dynamodbActions: ['dynamodb:Query', 'dynamodb:GetItem'],
+    // Query: messages; GetItem: member_count, membership; BatchGetItem: both at once (legacy polls).
+    dynamodbActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
     queriesCreateTimeIndex: true,
-    needsIdentity: false,
   },
   {
     id: 'SendGroupChat',
@@ -37,7 +35,6 @@ export const ROUTES: readonly RouteSpec[] = [
     // reservation; UpdateItem: moving a reservation.
     dynamodbActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     queriesCreateTimeIndex: false,
-    needsIdentity: true,
   },
   {
     id: 'JoinGroupChat',
@@ -47,7 +44,6 @@ export const ROUTES: readonly RouteSpec[] = [
     // PutItem: member; UpdateItem: presence version and count; Query: member COUNT.
     dynamodbActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
     queriesCreateTimeIndex: false,
-    needsIdentity: true,
   },
   {
     id: 'LeaveGroupChat',
@@ -57,6 +53,11 @@ export const ROUTES: readonly RouteSpec[] = [
     // DeleteItem: member; UpdateItem: presence version and count; Query: member COUNT.
     dynamodbActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
     queriesCreateTimeIndex: false,
-    needsIdentity: true,
   },
 ];
+
+/**
+ * The function behind the `$default` route (requests no route matched: 404, or 405 on a known path).
+ * It uses no table.
+ */
+export const NOT_ROUTED = { id: 'NotRouted', entry: 'lambda/handlers/not-found.ts' } as const;

@@ -1,43 +1,116 @@
 /**
- * The app: the stack and the cdk-nag checks. bin/app.ts and the infra tests both build it here, so
- * the tests run exactly the checks `cdk synth` runs.
+ * The app: the stage's stack, configured from CDK context, and the cdk-nag checks. bin/app.ts and
+ * the infra tests both build it here, so the tests run exactly the checks `cdk synth` runs.
  */
 import { Validations, type App } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { ChatStack, type JwtIdentityProps } from './chat-stack';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { ChatStack, type Authorization } from './chat-stack';
+import { DEFAULT_STAGE, STAGES, isStageName, type StageSettings } from './stages';
 
-export const STACK_ID = 'GroupChat';
+export const STACK_NAME_PREFIX = 'GroupChat';
 
-/** Context keys (`cdk synth -c key=value`, or cdk.json / cdk.context.json). */
+/** Context keys (`cdk deploy -c key=value`, or cdk.json / cdk.context.json). docs/operations.md lists them. */
 export const CONTEXT = {
-  /** A local DynamoDB endpoint baked into the functions, for `sam local invoke` only. */
-  dynamodbEndpoint: 'dynamodbEndpoint',
-  /** JWT issuer URL; with jwtAudience, puts a JWT authorizer on the routes that act for a caller. */
+  /** Which stage's stack: `dev` (default) or `prod` (lib/stages.ts). */
+  stage: 'stage',
+  /** JWT issuer URL; with jwtAudience, puts a JWT authorizer on every route. */
   jwtIssuer: 'jwtIssuer',
   /** Accepted token audiences, comma-separated. */
   jwtAudience: 'jwtAudience',
-  /** `true`: an explicitly open demo stack that trusts the x-user-* headers. */
-  insecureHeaderIdentity: 'insecureHeaderIdentity',
+  /** Scopes a token must carry (any one), comma-separated; optional. */
+  jwtScopes: 'jwtScopes',
+  /** Names of the claims that carry the user's id, type and name (defaults user_id, user_type, name). */
+  jwtClaimUserId: 'jwtClaimUserId',
+  jwtClaimUserType: 'jwtClaimUserType',
+  jwtClaimUserName: 'jwtClaimUserName',
+  /** `true`: an explicitly open demo stack, with no authorizer, that trusts the x-user-* headers. */
+  openDemo: 'openDemo',
+  /** Browser origins allowed by CORS, comma-separated; none by default (CORS off). */
+  corsOrigins: 'corsOrigins',
+  /** Override the stage's API throttling (requests per second, burst). */
+  throttleRate: 'throttleRate',
+  throttleBurst: 'throttleBurst',
+  /** An e-mail address subscribed to the alarm topic; optional. */
+  alarmEmail: 'alarmEmail',
+  /** A local DynamoDB endpoint baked into the functions, for `sam local invoke` only. */
+  dynamodbEndpoint: 'dynamodbEndpoint',
 } as const;
+
+export const MISSING_AUTHORIZATION =
+  `No authorization configured. Give the JWT issuer and audience (-c ${CONTEXT.jwtIssuer}=https://… -c ${CONTEXT.jwtAudience}=<client id>), ` +
+  `or ask for an open demo stack that trusts x-user-* headers and must not serve real users (-c ${CONTEXT.openDemo}=true).`;
+
+export function stackName(stage: string): string {
+  return `${STACK_NAME_PREFIX}-${stage}`;
+}
 
 export function buildApp(app: App): ChatStack {
   const context = (key: string): string | undefined => {
     const value: unknown = app.node.tryGetContext(key);
     return value === undefined || value === '' ? undefined : String(value);
   };
-  const stack = new ChatStack(app, STACK_ID, {
-    description: 'Group chat: HTTP API, one Lambda function per route, one DynamoDB table',
+  const list = (key: string): string[] | undefined =>
+    context(key)
+      ?.split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+
+  const stage = context(CONTEXT.stage) ?? DEFAULT_STAGE;
+  if (!isStageName(stage)) throw new Error(`unknown stage "${stage}": use one of ${Object.keys(STAGES).join(', ')}`);
+  const defaults: StageSettings = STAGES[stage];
+  const settings: StageSettings = {
+    ...defaults,
+    throttle: {
+      rateLimit: positiveNumber(context(CONTEXT.throttleRate), CONTEXT.throttleRate) ?? defaults.throttle.rateLimit,
+      burstLimit: positiveNumber(context(CONTEXT.throttleBurst), CONTEXT.throttleBurst) ?? defaults.throttle.burstLimit,
+    },
+  };
+
+  const stack = new ChatStack(app, stackName(stage), {
+    description: `Group chat (${stage}): HTTP API, one Lambda function per route, one DynamoDB table`,
+    stage,
+    settings,
+    authorization: authorizationFromContext(context, list),
+    corsOrigins: list(CONTEXT.corsOrigins),
     dynamodbEndpoint: context(CONTEXT.dynamodbEndpoint),
-    jwt: jwtFromContext(context(CONTEXT.jwtIssuer), context(CONTEXT.jwtAudience)),
-    insecureHeaderIdentity: context(CONTEXT.insecureHeaderIdentity) === 'true',
   });
   // Any finding not acknowledged (with its reason, next to the construct) fails synthesis.
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return stack;
 }
 
-function jwtFromContext(issuer: string | undefined, audience: string | undefined): JwtIdentityProps | undefined {
-  if (!issuer && !audience) return undefined;
-  if (!issuer || !audience) throw new Error(`set both ${CONTEXT.jwtIssuer} and ${CONTEXT.jwtAudience}, or neither`);
-  return { issuer, audience: audience.split(',').map((a) => a.trim()).filter(Boolean) };
+function authorizationFromContext(
+  context: (key: string) => string | undefined,
+  list: (key: string) => string[] | undefined,
+): Authorization {
+  const issuer = context(CONTEXT.jwtIssuer);
+  const audience = list(CONTEXT.jwtAudience);
+  const openDemo = context(CONTEXT.openDemo);
+  if (openDemo !== undefined && openDemo !== 'true' && openDemo !== 'false') throw new Error(`${CONTEXT.openDemo} must be true or false`);
+  if (openDemo === 'true') {
+    if (issuer || audience) throw new Error(`${CONTEXT.openDemo}=true and a JWT authorizer exclude each other`);
+    return { openDemo: true };
+  }
+  if (!issuer && !audience) throw new Error(MISSING_AUTHORIZATION);
+  if (!issuer || !audience?.length) throw new Error(`set both ${CONTEXT.jwtIssuer} and ${CONTEXT.jwtAudience}`);
+  if (!/^https:\/\/\S+$/.test(issuer)) throw new Error(`${CONTEXT.jwtIssuer} must be an https:// URL`);
+  return {
+    jwt: {
+      issuer,
+      audience,
+      scopes: list(CONTEXT.jwtScopes),
+      claims: {
+        userId: context(CONTEXT.jwtClaimUserId),
+        userType: context(CONTEXT.jwtClaimUserType),
+        userName: context(CONTEXT.jwtClaimUserName),
+      },
+    },
+  };
+}
+
+function positiveNumber(value: string | undefined, key: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${key} must be a positive number, got "${value}"`);
+  return n;
 }

@@ -1,9 +1,10 @@
 /**
- * The group chat stack: one DynamoDB table, one function per route (each with exactly its route's
- * DynamoDB actions), and an HTTP API in front of them.
+ * The group chat stack of one stage: one DynamoDB table, one function per route (each with exactly
+ * its route's DynamoDB actions) plus the `$default` route's, and an HTTP API in front of them with a
+ * JWT authorizer on every route (or, explicitly, none: an open demo).
  */
 import * as path from 'node:path';
-import { Annotations, CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -14,26 +15,12 @@ import type { Construct } from 'constructs';
 import { DYNAMODB_ENDPOINT_ENV } from '../lambda/data/client';
 import { TABLE } from '../lambda/data/table';
 import { IDENTITY_ENV } from '../lambda/http/identity';
-import { ROUTES } from '../lambda/routes';
+import { NOT_ROUTED, ROUTES } from '../lambda/routes';
 import { ChatFunction } from './chat-function';
+import type { StageName, StageSettings } from './stages';
 
 /** Where package-lock.json, tsconfig.json and the `entry` paths of ROUTES are relative to. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
-
-/**
- * Stage-wide throttling: caps cost and load on the table if a client misbehaves. 1 000 requests/s
- * serves ~5 000 clients polling every 5 s; raise it with the audience.
- */
-export const DEFAULT_THROTTLE: apigwv2.ThrottleSettings = { rateLimit: 1000, burstLimit: 2000 };
-
-/**
- * Routes that act for no caller and may be called without an authorizer, and why (cdk-nag
- * AwsSolutions-APIG4). Such a route missing here fails synthesis until someone decides.
- */
-const PUBLIC_ROUTES: Record<string, string> = {
-  FindGroupChat:
-    "The existing app polls a chapter's chat by chapter id with no identity, and must keep working unchanged.",
-};
 
 /** One JSON object per request, with the ids that tie it to the function's own log lines. */
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
@@ -54,41 +41,39 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
-/** Tokens a JWT authorizer verifies for the routes that act for a caller (send, join, leave). */
-export interface JwtIdentityProps {
+/** Tokens the JWT authorizer verifies on every route (e.g. a Cognito user pool or any OIDC issuer). */
+export interface JwtAuthorizationProps {
   /** The issuer, e.g. `https://cognito-idp.<region>.amazonaws.com/<user pool id>`. */
   readonly issuer: string;
   /** Accepted `aud` values (for Cognito: the app client ids). */
   readonly audience: string[];
+  /** Scopes a token must carry (any one of them); none required when empty. */
+  readonly scopes?: string[];
   /** Claim names, when the tokens do not carry `user_id`, `user_type` and `name`. */
   readonly claims?: { readonly userId?: string; readonly userType?: string; readonly userName?: string };
 }
 
+/**
+ * Who may call: verified JWTs, or — only when asked for by name — nobody is checked and the
+ * x-user-* headers say who the caller is (an open demo; never for real users).
+ */
+export type Authorization = { readonly jwt: JwtAuthorizationProps } | { readonly openDemo: true };
+
 export interface ChatStackProps extends StackProps {
+  readonly stage: StageName;
+  readonly settings: StageSettings;
+  readonly authorization: Authorization;
   /**
-   * What happens to the table when it leaves the stack.
-   * @default RemovalPolicy.RETAIN — chat history outlives the stack
+   * Browser origins allowed to call the API (CORS). The app clients are not browsers.
+   * @default - no CORS: no CORS headers, and a preflight gets the `$default` route's 405
    */
-  readonly tableRemovalPolicy?: RemovalPolicy;
+  readonly corsOrigins?: string[];
   /**
    * A DynamoDB endpoint the functions use instead of AWS's, for `sam local invoke` on the
    * synthesized template only. Never set it for a deployed stack.
    * @default - the functions use the AWS endpoint of their region
    */
   readonly dynamodbEndpoint?: string;
-  /**
-   * Verify callers' tokens with a JWT authorizer.
-   * @default - no authorizer: the routes that act for a caller answer 401 to every request (they
-   * only accept verified claims, which only an authorizer supplies), unless insecureHeaderIdentity
-   */
-  readonly jwt?: JwtIdentityProps;
-  /**
-   * An explicitly open demo stack: callers are whoever their x-user-* headers say. Never for real users.
-   * @default false
-   */
-  readonly insecureHeaderIdentity?: boolean;
-  /** @default DEFAULT_THROTTLE */
-  readonly throttle?: apigwv2.ThrottleSettings;
 }
 
 export class ChatStack extends Stack {
@@ -96,12 +81,12 @@ export class ChatStack extends Stack {
   readonly api: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
   readonly accessLogs: logs.LogGroup;
-  /** The function of each route, by route id. */
+  /** The function of each route by route id, and the `$default` route's (NOT_ROUTED.id). */
   readonly functions: Record<string, ChatFunction> = {};
 
-  constructor(scope: Construct, id: string, props: ChatStackProps = {}) {
+  constructor(scope: Construct, id: string, props: ChatStackProps) {
     super(scope, id, props);
-    if (props.jwt && props.insecureHeaderIdentity) throw new Error('jwt and insecureHeaderIdentity exclude each other');
+    const { settings, authorization } = props;
 
     // dynamodb.Table (AWS::DynamoDB::Table), not TableV2: cdk-nag's PITR rule only checks this type.
     const { partitionKey, sortKey, createTimeIndex, timeToLiveAttribute } = TABLE;
@@ -111,7 +96,8 @@ export class ChatStack extends Stack {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute,
-      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: settings.tableRemovalPolicy,
+      deletionProtection: settings.tableDeletionProtection,
     });
     this.table.addLocalSecondaryIndex({
       indexName: createTimeIndex.name,
@@ -119,63 +105,80 @@ export class ChatStack extends Stack {
       projectionType: dynamodb.ProjectionType.ALL,
     });
 
-    this.accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    const environment = {
+      ...(props.dynamodbEndpoint ? { [DYNAMODB_ENDPOINT_ENV]: props.dynamodbEndpoint } : {}),
+      ...identityEnvironment(authorization),
+    };
+    const newFunction = (functionId: string, entry: string, description: string) =>
+      new ChatFunction(this, functionId, {
+        entry: path.join(PROJECT_ROOT, entry),
+        projectRoot: PROJECT_ROOT,
+        description,
+        environment,
+        logRetention: settings.logRetention,
+      });
+
+    const notRouted = newFunction(NOT_ROUTED.id, NOT_ROUTED.entry, 'Requests no route matched: 404, or 405 on a known path');
+    this.functions[NOT_ROUTED.id] = notRouted;
+    const jwt = 'jwt' in authorization ? authorization.jwt : undefined;
     this.api = new apigwv2.HttpApi(this, 'Api', {
       apiName: this.stackName,
-      description: 'Group chat API',
+      description: `Group chat API (${props.stage})`,
       // The default stage is created below, with access logging and throttling.
       createDefaultStage: false,
+      // Every request no route matches reaches our function, which answers the envelope.
+      defaultIntegration: new HttpLambdaIntegration(`${NOT_ROUTED.id}Integration`, notRouted),
+      // On every route, the `$default` route included.
+      defaultAuthorizer: jwt && new HttpJwtAuthorizer('Jwt', jwt.issuer, { jwtAudience: jwt.audience }),
+      defaultAuthorizationScopes: jwt?.scopes?.length ? jwt.scopes : undefined,
+      corsPreflight: props.corsOrigins?.length
+        ? {
+            allowOrigins: props.corsOrigins,
+            allowMethods: [apigwv2.CorsHttpMethod.POST],
+            allowHeaders: ['content-type', 'authorization', ...(jwt ? [] : ['x-user-id', 'x-user-type', 'x-user-name'])],
+            maxAge: Duration.days(1),
+          }
+        : undefined,
     });
+
+    this.accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: settings.logRetention });
     // No stageName: it is `$default`, served at the root of the API's URL, as the clients expect.
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       autoDeploy: true,
-      throttle: props.throttle ?? DEFAULT_THROTTLE,
+      throttle: settings.throttle,
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
         format: ACCESS_LOG_FORMAT,
       },
     });
 
+    for (const route of ROUTES) {
+      const fn = newFunction(route.id, route.entry, `${route.method} ${route.path}`);
+      fn.bindTable(this.table, route.dynamodbActions, { queriesCreateTimeIndex: route.queriesCreateTimeIndex });
+      this.functions[route.id] = fn;
+      this.api.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${route.id}Integration`, fn),
+      });
+    }
+
+    if ('openDemo' in authorization) {
+      Annotations.of(this).addWarningV2(
+        'group-chat:openDemo',
+        'Open demo stack: no route checks a token, and send, join and leave trust the x-user-* headers, so anyone can act as anyone.',
+      );
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'Explicitly open demo stack (context openDemo=true): no authorizer by the operator\'s choice. Not for real users.',
+      });
+    }
     if (props.dynamodbEndpoint) {
       Annotations.of(this).addWarningV2(
         'group-chat:dynamodbEndpoint',
         `The functions use the DynamoDB endpoint ${props.dynamodbEndpoint}: for sam local invoke only, do not deploy this template.`,
       );
-    }
-    if (props.insecureHeaderIdentity) {
-      Annotations.of(this).addWarningV2(
-        'group-chat:insecureHeaderIdentity',
-        'Open demo stack: send, join and leave trust the x-user-* headers, so anyone can act as anyone.',
-      );
-    }
-    const authorizer = props.jwt
-      ? new HttpJwtAuthorizer('Jwt', props.jwt.issuer, { jwtAudience: props.jwt.audience })
-      : undefined;
-
-    for (const route of ROUTES) {
-      const fn = new ChatFunction(this, route.id, {
-        entry: path.join(PROJECT_ROOT, route.entry),
-        projectRoot: PROJECT_ROOT,
-        description: `${route.method} ${route.path}`,
-        environment: {
-          ...(props.dynamodbEndpoint ? { [DYNAMODB_ENDPOINT_ENV]: props.dynamodbEndpoint } : {}),
-          ...(route.needsIdentity ? identityEnvironment(props) : {}),
-        },
-      });
-      fn.bindTable(this.table, route.dynamodbActions, { queriesCreateTimeIndex: route.queriesCreateTimeIndex });
-      this.functions[route.id] = fn;
-
-      const [httpRoute] = this.api.addRoutes({
-        path: route.path,
-        methods: [apigwv2.HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(`${route.id}Integration`, fn),
-        authorizer: route.needsIdentity ? authorizer : undefined,
-      });
-      const noAuthorizerBecause = route.needsIdentity ? (authorizer ? undefined : whyNoAuthorizer(props)) : PUBLIC_ROUTES[route.id];
-      if (noAuthorizerBecause) {
-        Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: noAuthorizerBecause });
-      }
     }
 
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the HTTP API' });
@@ -183,23 +186,16 @@ export class ChatStack extends Stack {
   }
 }
 
-/** How a route that acts for a caller learns who it is (lambda/http/identity.ts reads these). */
-function identityEnvironment(props: ChatStackProps): Record<string, string> {
-  const claims = props.jwt?.claims ?? {};
+/** How the functions learn who calls (lambda/http/identity.ts reads these). */
+function identityEnvironment(authorization: Authorization): Record<string, string> {
+  if ('openDemo' in authorization) return { [IDENTITY_ENV.source]: 'headers' };
+  const claims = authorization.jwt.claims ?? {};
   return {
-    [IDENTITY_ENV.source]: props.insecureHeaderIdentity ? 'headers' : 'jwt',
+    [IDENTITY_ENV.source]: 'jwt',
     ...(claims.userId && { [IDENTITY_ENV.userIdClaim]: claims.userId }),
     ...(claims.userType && { [IDENTITY_ENV.userTypeClaim]: claims.userType }),
     ...(claims.userName && { [IDENTITY_ENV.userNameClaim]: claims.userName }),
   };
-}
-
-/** Why a route that acts for a caller has no authorizer: true for each way it can come about. */
-function whyNoAuthorizer(props: ChatStackProps): string {
-  return props.insecureHeaderIdentity
-    ? 'Explicitly open demo stack (insecureHeaderIdentity): callers are whoever their x-user-* headers say. Not for real users.'
-    : 'No JWT issuer configured: the function accepts only verified token claims, which only an authorizer supplies, ' +
-        'so the route answers 401 to every request (fails closed) until a JWT authorizer is configured (issue 4).';
 }
 
 function attributeType(type: 'N' | 'S'): dynamodb.AttributeType {

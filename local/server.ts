@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import path from 'node:path';
 import { envelope } from '../lambda/http/api-handler';
 import { ErrorCode } from '../lambda/http/errors';
+import { handler as notRouted } from '../lambda/handlers/not-found';
 import { ROUTES, type RouteSpec } from '../lambda/routes';
 import { lambdaContext } from './lambda-context';
 
@@ -113,18 +114,17 @@ export function createLocalServer(handlers: Map<string, { route: RouteSpec; hand
       const body = await readBody(req);
       if (body === undefined) return send(res, envelope(ErrorCode.PayloadTooLarge, 'request body is too large', null));
       const target = handlers.get(new URL(req.url ?? '/', 'http://localhost').pathname);
-      if (!target) return send(res, envelope(ErrorCode.NotFound, 'no such route', null));
-      if (req.method !== target.route.method) {
-        return send(res, envelope(ErrorCode.MethodNotAllowed, `method must be ${target.route.method}`, null));
-      }
+      const matched = target !== undefined && req.method === target.route.method;
+      // Like the HTTP API: a request that matches no route goes to the `$default` route's function.
       const event = apiGatewayEvent({
         method: req.method ?? 'GET',
         url: req.url ?? '/',
         headers: req.headers,
         body,
         sourceIp: req.socket.remoteAddress,
-        routeKey: `${target.route.method} ${target.route.path}`,
+        routeKey: matched ? `${target.route.method} ${target.route.path}` : '$default',
       });
+      if (!matched) return send(res, await notRouted(event));
       send(res, await target.handler(event, lambdaContext(target.route.id)));
     } catch (error) {
       // Handlers answer every error themselves; reaching here is a bug in the local server.

@@ -4,6 +4,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -145,6 +146,37 @@ export class ChatStore {
     return (out.Item?.member_count as number | undefined) ?? 0;
   }
 
+  /**
+   * `member_count` and whether `userId` is a member, in one eventually consistent BatchGetItem (a
+   * legacy poll's second request, beside the messages Query). Keys DynamoDB leaves unprocessed
+   * (under throttling) are read one by one, with the SDK's retries.
+   */
+  async memberCountAndMembership(chapterId: number, userId: number): Promise<{ memberCount: number; isMember: boolean }> {
+    const presenceKey = this.key(chapterId, PRESENCE_SK);
+    const memberKey = this.key(chapterId, memberSk(userId));
+    const out = await this.db.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.tableName]: {
+            Keys: [presenceKey, memberKey],
+            ProjectionExpression: '#sk, member_count',
+            ExpressionAttributeNames: { '#sk': sortKey.name },
+          },
+        },
+      }),
+    );
+    if ((out.UnprocessedKeys?.[this.tableName]?.Keys?.length ?? 0) > 0) {
+      const [memberCount, isMember] = await Promise.all([this.memberCount(chapterId), this.isMember(chapterId, userId, { consistent: false })]);
+      return { memberCount, isMember };
+    }
+    const items = out.Responses?.[this.tableName] ?? [];
+    const presence = items.find((item) => item[sortKey.name] === PRESENCE_SK);
+    return {
+      memberCount: (presence?.member_count as number | undefined) ?? 0,
+      isMember: items.some((item) => item[sortKey.name] === memberKey[sortKey.name]),
+    };
+  }
+
   // ---- messages (send) ---------------------------------------------------------------------------
 
   private key(chapterId: number, sk: string) {
@@ -212,12 +244,13 @@ export class ChatStore {
 
   // ---- members and presence (join, leave) ------------------------------------------------------
 
-  async isMember(chapterId: number, userId: number): Promise<boolean> {
+  /** Whether the member item exists; strongly consistent unless `consistent` is false (half the cost). */
+  async isMember(chapterId: number, userId: number, { consistent = true } = {}): Promise<boolean> {
     const out = await this.db.send(
       new GetCommand({
         TableName: this.tableName,
         Key: this.key(chapterId, memberSk(userId)),
-        ConsistentRead: true,
+        ConsistentRead: consistent,
         ProjectionExpression: '#sk',
         ExpressionAttributeNames: { '#sk': sortKey.name },
       }),

@@ -9,9 +9,13 @@
  *  1. a page never ends inside a second: it grows past `limit` to finish the second it is in;
  *  2. a message is held back until its second has passed plus HOLD_BACK_MARGIN_MS, so a message
  *     stamped with an already-served second cannot appear later (writers stamp right before the put).
+ *
+ * With a `readerId` (authorization on), only members of the chapter may read it: the membership
+ * read runs beside the messages read, never after it, so a poll still takes one round trip.
  */
 import type { ChatStore } from '../data/chat-store';
 import type { Message } from '../data/table';
+import { ApiError, ErrorCode } from '../http/errors';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 200;
@@ -24,6 +28,8 @@ export interface FindGroupChatQuery {
   chapterId: number;
   cursor: PollCursor;
   limit: number;
+  /** The caller, who must be a member of the chapter; absent in an open demo (no authorization). */
+  readerId?: number;
 }
 
 export interface GroupChatPage {
@@ -32,12 +38,26 @@ export interface GroupChatPage {
   has_more: boolean;
 }
 
-export type ChatReader = Pick<ChatStore, 'messagesAfterId' | 'messagesByCreateTime' | 'memberCount'>;
+export type ChatReader = Pick<
+  ChatStore,
+  'messagesAfterId' | 'messagesByCreateTime' | 'memberCount' | 'isMember' | 'memberCountAndMembership'
+>;
 
-export function findGroupChat(store: ChatReader, query: FindGroupChatQuery, nowMs = Date.now()): Promise<GroupChatPage> {
-  return 'lastId' in query.cursor
-    ? pageAfterId(store, query.chapterId, query.cursor.lastId, query.limit)
-    : pageAfterTime(store, query.chapterId, query.cursor.msgTime, query.limit, nowMs);
+export async function findGroupChat(store: ChatReader, query: FindGroupChatQuery, nowMs = Date.now()): Promise<GroupChatPage> {
+  const { chapterId, cursor, limit, readerId } = query;
+  const [page, isMember] =
+    'lastId' in cursor
+      ? await Promise.all([
+          pageAfterId(store, chapterId, cursor.lastId, limit),
+          readerId === undefined || store.isMember(chapterId, readerId, { consistent: false }),
+        ])
+      : await pageAfterTime(store, chapterId, cursor.msgTime, limit, nowMs, readerId);
+  // The membership read is eventually consistent (half the cost); a "no" is confirmed with a strongly
+  // consistent read, so someone who has just joined is not turned away. Denials are rare: this costs nothing.
+  if (readerId !== undefined && !isMember && !(await store.isMember(chapterId, readerId))) {
+    throw new ApiError(ErrorCode.Forbidden, 'only members of this chapter may read it; join first');
+  }
+  return page;
 }
 
 /** The newest create_time a legacy poll may serve at `nowMs`: its second has passed, plus the margin. */
@@ -59,13 +79,17 @@ async function pageAfterTime(
   msgTime: number,
   limit: number,
   nowMs: number,
-): Promise<GroupChatPage> {
+  readerId: number | undefined,
+): Promise<[GroupChatPage, boolean]> {
   const newest = newestServableSecond(nowMs);
-  const [page, memberCount] = await Promise.all([
+  const [page, presence] = await Promise.all([
     newest > msgTime ? wholeSecondsPage(store, chapterId, msgTime + 1, newest, limit) : { list: [], hasMore: false },
-    store.memberCount(chapterId),
+    // member_count and the membership in one request: a legacy poll stays at two requests.
+    readerId === undefined
+      ? store.memberCount(chapterId).then((memberCount) => ({ memberCount, isMember: true }))
+      : store.memberCountAndMembership(chapterId, readerId),
   ]);
-  return { member_count: memberCount, list: page.list, has_more: page.hasMore };
+  return [{ member_count: presence.memberCount, list: page.list, has_more: page.hasMore }, presence.isMember];
 }
 
 /**

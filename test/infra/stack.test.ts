@@ -1,25 +1,26 @@
 /**
  * The synthesized stack, built exactly as `cdk synth` builds it: through buildApp() (so cdk-nag runs
- * and an unacknowledged finding fails the test) and with cdk.json's feature flags.
+ * and an unacknowledged finding fails the test) and with cdk.json's feature flags. The main template
+ * is the production one: stage prod, a JWT authorizer from context.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, CfnElement, Validations, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { build } from 'esbuild';
 import { DYNAMODB_CALL_BUDGET_MS, DYNAMODB_ENDPOINT_ENV } from '../../lambda/data/client';
 import { createTableInput } from '../../lambda/data/table';
 import { IDENTITY_ENV } from '../../lambda/http/identity';
-import { ROUTES } from '../../lambda/routes';
-import { buildApp, CONTEXT } from '../../lib/app';
+import { NOT_ROUTED, ROUTES } from '../../lambda/routes';
+import { buildApp, CONTEXT, MISSING_AUTHORIZATION } from '../../lib/app';
 import { esbuildOptionsFor } from '../../lib/bundling';
 import { ChatStack, PROJECT_ROOT } from '../../lib/chat-stack';
+import { STAGES } from '../../lib/stages';
 
 /** The context `cdk synth` reads from cdk.json: the tests synthesize with the same feature flags. */
 const CDK_JSON_CONTEXT = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context;
@@ -36,7 +37,12 @@ const logicalId = (stack: Stack, construct: IConstruct): string =>
 const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
 
 const FIND = ROUTES.find((route) => route.id === 'FindGroupChat')!;
-const IDENTITY_ROUTES = ROUTES.filter((route) => route.needsIdentity);
+/** Every function: one per route and the `$default` route's. */
+const FUNCTION_IDS = [...ROUTES.map((route) => route.id), NOT_ROUTED.id];
+
+const ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example';
+const JWT_CONTEXT = { [CONTEXT.jwtIssuer]: ISSUER, [CONTEXT.jwtAudience]: 'client-a, client-b' };
+const PROD_CONTEXT = { [CONTEXT.stage]: 'prod', ...JWT_CONTEXT };
 
 // One real synth (with bundling) for the whole file; the variants below skip bundling.
 let app: App;
@@ -45,7 +51,7 @@ let template: Template;
 let tableId: string;
 
 beforeAll(() => {
-  app = newApp();
+  app = newApp(PROD_CONTEXT);
   stack = buildApp(app);
   template = Template.fromStack(stack);
   tableId = logicalId(stack, stack.table);
@@ -98,14 +104,19 @@ describe('table', () => {
     });
   });
 
-  test('is retained when it leaves the stack', () => {
-    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  test('prod: retained when it leaves the stack, and protected from deletion', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+    });
   });
 });
 
 describe('functions', () => {
-  test('one per route', () => {
-    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length);
+  test("one per route, and the `$default` route's", () => {
+    template.resourceCountIs('AWS::Lambda::Function', FUNCTION_IDS.length);
+    expect(Object.keys(stack.functions).sort()).toEqual([...FUNCTION_IDS].sort());
   });
 
   test('run on the newest Node.js runtime aws-cdk-lib offers', () => {
@@ -125,23 +136,25 @@ describe('functions', () => {
     }
   });
 
-  test.each(ROUTES)('$id: arm64, handler, timeout, memory, its own role and log group, exactly its environment', (route) => {
-    const fn = stack.functions[route.id];
+  test.each(FUNCTION_IDS)('%s: arm64, handler, timeout, memory, its own role and log group, identity from tokens', (id) => {
+    const fn = stack.functions[id];
+    const route = ROUTES.find((r) => r.id === id);
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: `${route.method} ${route.path}`,
+      Description: route ? `${route.method} ${route.path}` : Match.stringLikeRegexp('no route matched'),
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 512,
       Timeout: Math.ceil((2 * DYNAMODB_CALL_BUDGET_MS) / 1000),
       Role: getAtt(logicalId(stack, fn.role as iam.Role)),
       LoggingConfig: { LogGroup: { Ref: logicalId(stack, fn.logGroup) } },
-      // Exactly these: no DYNAMODB_ENDPOINT unless asked for, NODE_OPTIONS once, and identity from
-      // verified tokens only (never headers by default) where the route acts for a caller.
+      // No DYNAMODB_ENDPOINT unless asked for, the table only where a route uses it, and identity
+      // from verified tokens only (never headers unless an open demo is asked for).
       Environment: {
-        Variables: Match.objectEquals({
-          TABLE_NAME: { Ref: tableId },
+        Variables: Match.objectLike({
+          TABLE_NAME: route ? { Ref: tableId } : Match.absent(),
           NODE_OPTIONS: '--enable-source-maps',
-          ...(route.needsIdentity && { [IDENTITY_ENV.source]: 'jwt' }),
+          [IDENTITY_ENV.source]: 'jwt',
+          [DYNAMODB_ENDPOINT_ENV]: Match.absent(),
         }),
       },
     });
@@ -160,7 +173,6 @@ describe('permissions', () => {
   test.each(ROUTES)('$id: exactly its DynamoDB actions on the table (and index), and writes to its own logs', (route) => {
     const fn = stack.functions[route.id];
     const statements = statementsOf(logicalId(stack, fn.role as iam.Role));
-    expect(statements).toHaveLength(2);
 
     const dynamodb = statements.filter((s) => actionsOf(s).some((action) => action.startsWith('dynamodb:')));
     expect(dynamodb).toHaveLength(1);
@@ -169,18 +181,24 @@ describe('permissions', () => {
     const indexArn = { 'Fn::Join': ['', [getAtt(tableId), '/index/by_create_time']] };
     expect(dynamodb[0].Resource).toEqual(route.queriesCreateTimeIndex ? [getAtt(tableId), indexArn] : getAtt(tableId));
 
-    const logs = statements.filter((s) => s !== dynamodb[0]);
-    expect(logs).toEqual([
+    expect(statements.filter((s) => actionsOf(s).some((action) => action.startsWith('logs:')))).toEqual([
       {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: getAtt(logicalId(stack, fn.logGroup)),
       },
     ]);
+    // Nothing else but tracing.
+    expect(statements.flatMap(actionsOf).filter((a) => !/^(dynamodb|logs|xray):/.test(a))).toEqual([]);
+  });
+
+  test("the `$default` route's function touches no data", () => {
+    const statements = statementsOf(logicalId(stack, stack.functions[NOT_ROUTED.id].role as iam.Role));
+    expect(statements.flatMap(actionsOf).filter((a) => !/^(logs|xray):/.test(a))).toEqual([]);
   });
 
   test('the find function may only read', () => {
-    expect([...FIND.dynamodbActions].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect([...FIND.dynamodbActions].sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
   });
 
   test('no DynamoDB permission anywhere else', () => {
@@ -199,7 +217,7 @@ describe('permissions', () => {
   });
 
   test('the function roles have no managed and no inline policies', () => {
-    template.resourceCountIs('AWS::IAM::Role', ROUTES.length);
+    template.resourceCountIs('AWS::IAM::Role', FUNCTION_IDS.length);
     template.allResourcesProperties('AWS::IAM::Role', {
       ManagedPolicyArns: Match.absent(),
       Policies: Match.absent(),
@@ -211,9 +229,8 @@ describe('permissions', () => {
 });
 
 describe('HTTP API', () => {
-  test('POST /message/find_group_chat integrates the find function with payload format 2.0, no authorizer', () => {
-    const { route, integration } = routeOf(template, 'POST /message/find_group_chat');
-    expect(route.AuthorizationType).toBe('NONE');
+  test('POST /message/find_group_chat integrates the find function with payload format 2.0', () => {
+    const { integration } = routeOf(template, 'POST /message/find_group_chat');
     expect(integration).toEqual({
       ApiId: { Ref: logicalId(stack, stack.api) },
       IntegrationType: 'AWS_PROXY',
@@ -235,8 +252,28 @@ describe('HTTP API', () => {
     });
   });
 
-  test('only the routes of ROUTES, no catch-all and no CORS', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length);
+  test("every request no route matches goes to our `$default` route's function (404/405 envelopes)", () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length + 1);
+    expect(routeOf(template, '$default').integration).toMatchObject({
+      IntegrationUri: getAtt(logicalId(stack, stack.functions[NOT_ROUTED.id])),
+      PayloadFormatVersion: '2.0',
+    });
+  });
+
+  test('the JWT authorizer from context guards every route, `$default` included', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: ISSUER, Audience: ['client-a', 'client-b'] },
+    });
+    const authorizerId = { Ref: Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))[0] };
+    for (const key of [...ROUTES.map((route) => `${route.method} ${route.path}`), '$default']) {
+      expect(routeOf(template, key).route).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: authorizerId });
+    }
+  });
+
+  test('CORS is off unless origins are configured', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP', CorsConfiguration: Match.absent() });
   });
 
@@ -259,14 +296,14 @@ describe('HTTP API', () => {
           }),
         ),
       },
-      DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
     });
   });
 });
 
-test('every log group has a retention (one per function, one for the API)', () => {
-  template.resourceCountIs('AWS::Logs::LogGroup', ROUTES.length + 1);
-  template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+test("prod: every log group keeps the stage's retention (one per function, one for the API)", () => {
+  template.resourceCountIs('AWS::Logs::LogGroup', FUNCTION_IDS.length + 1);
+  template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
 });
 
 test('outputs: ApiUrl (the default stage) and TableName', () => {
@@ -281,29 +318,35 @@ test('outputs: ApiUrl (the default stage) and TableName', () => {
   template.hasOutput('TableName', { Value: { Ref: tableId } });
 });
 
+/** Every acknowledged cdk-nag finding in an app: the construct, the rule and the reason. */
+function acknowledgementsOf(scope: App) {
+  return scope.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
+      .map(([id, reason]) => ({ path: construct.node.path, id: id.replace(/^annotation::/i, ''), reason })),
+  );
+}
+
 describe('cdk-nag', () => {
-  test('AwsSolutions reports no unacknowledged finding', () => {
+  test('AwsSolutions and Serverless report no unacknowledged finding', () => {
     expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
+    expect(new ServerlessChecks().validateScope(app).violations).toEqual([]);
   });
 
-  test('the only acknowledgements are APIG4 on routes without an authorizer, each with a reason', () => {
-    const acknowledged = app.node.findAll().flatMap((construct) =>
-      construct.node.metadata
-        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-        .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
-        .map(([id, reason]) => ({ construct, id: id.replace(/^annotation::/i, ''), reason })),
+  test('prod acknowledges only findings that do not apply, each with its reason', () => {
+    const acknowledged = acknowledgementsOf(app);
+    for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(40);
+    // A dead-letter queue catches failed asynchronous invocations; API Gateway invokes synchronously.
+    expect(acknowledged.filter((a) => a.id === 'Serverless-LambdaDLQ').map((a) => a.path).sort()).toEqual(
+      FUNCTION_IDS.map((id) => `${stack.stackName}/${id}`).sort(),
     );
-    // No JWT issuer configured here, so no route has an authorizer.
-    expect(acknowledged).toHaveLength(ROUTES.length);
-    for (const { construct, id, reason } of acknowledged) {
-      expect(id).toBe('AwsSolutions-APIG4');
-      expect(construct).toBeInstanceOf(HttpRoute);
-      expect(reason.trim()).not.toBe('');
-    }
+    // With an authorizer on every route, no route is open.
+    expect(acknowledged.filter((a) => a.id === 'AwsSolutions-APIG4')).toEqual([]);
   });
 
   test('an unacknowledged finding fails synthesis', () => {
-    const canaryApp = newApp(NO_BUNDLING);
+    const canaryApp = newApp({ ...NO_BUNDLING, ...JWT_CONTEXT });
     const canaryStack = buildApp(canaryApp);
     new iam.Role(canaryStack, 'Canary', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -313,47 +356,97 @@ describe('cdk-nag', () => {
   });
 });
 
-describe('variants (context)', () => {
-  test('sam local invoke: DYNAMODB_ENDPOINT everywhere, x-user-* headers where a route acts for a caller', () => {
-    const endpoint = 'http://host.docker.internal:8000';
-    const localStack = buildApp(newApp({ ...NO_BUNDLING, [CONTEXT.dynamodbEndpoint]: endpoint, [CONTEXT.insecureHeaderIdentity]: 'true' }));
-    const local = Template.fromStack(localStack);
-    // Synthesis warns that this template is not for deployment (console.error shows it).
-    Annotations.fromStack(localStack).hasWarning('/GroupChat', Match.stringLikeRegexp('do not deploy'));
-    Annotations.fromStack(localStack).hasWarning('/GroupChat', Match.stringLikeRegexp('anyone can act as anyone'));
-    for (const route of ROUTES) {
-      local.hasResourceProperties('AWS::Lambda::Function', {
-        Description: `${route.method} ${route.path}`,
-        Environment: {
-          Variables: {
-            [DYNAMODB_ENDPOINT_ENV]: endpoint,
-            [IDENTITY_ENV.source]: route.needsIdentity ? 'headers' : Match.absent(),
-          },
-        },
-      });
-    }
+describe('authorization from context', () => {
+  test('synthesis refuses without a JWT authorizer or an explicit open demo', () => {
+    expect(() => buildApp(newApp(NO_BUNDLING))).toThrow(MISSING_AUTHORIZATION);
+    expect(() => buildApp(newApp({ ...NO_BUNDLING, [CONTEXT.openDemo]: 'false' }))).toThrow(MISSING_AUTHORIZATION);
+    expect(() => buildApp(newApp({ ...NO_BUNDLING, [CONTEXT.jwtIssuer]: ISSUER }))).toThrow(/jwtAudience/);
+    expect(() => buildApp(newApp({ ...NO_BUNDLING, [CONTEXT.jwtIssuer]: 'http://plain', [CONTEXT.jwtAudience]: 'a' }))).toThrow(/https/);
+    expect(() => buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.openDemo]: 'true' }))).toThrow(/exclude each other/);
   });
 
-  test('with a JWT issuer, the routes that act for a caller get a JWT authorizer; find stays public', () => {
-    const issuer = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example';
-    const jwtApp = newApp({ ...NO_BUNDLING, [CONTEXT.jwtIssuer]: issuer, [CONTEXT.jwtAudience]: 'client-a, client-b' });
-    const jwt = Template.fromStack(buildApp(jwtApp));
-    jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      AuthorizerType: 'JWT',
-      IdentitySource: ['$request.header.Authorization'],
-      JwtConfiguration: { Issuer: issuer, Audience: ['client-a', 'client-b'] },
-    });
-    expect(IDENTITY_ROUTES.length).toBeGreaterThan(0);
-    for (const route of IDENTITY_ROUTES) {
-      expect(routeOf(jwt, `${route.method} ${route.path}`).route).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: expect.anything() });
-    }
-    expect(routeOf(jwt, `${FIND.method} ${FIND.path}`).route.AuthorizationType).toBe('NONE');
-  });
-
-  test('a JWT issuer and header identity exclude each other', () => {
-    expect(() => new ChatStack(newApp(NO_BUNDLING), 'Both', { jwt: { issuer: 'https://issuer', audience: ['a'] }, insecureHeaderIdentity: true })).toThrow(
-      /exclude each other/,
+  test('required scopes and claim names from context', () => {
+    const scoped = Template.fromStack(
+      buildApp(
+        newApp({
+          ...NO_BUNDLING,
+          ...JWT_CONTEXT,
+          [CONTEXT.jwtScopes]: 'chat/read, chat/write',
+          [CONTEXT.jwtClaimUserId]: 'custom:user_id',
+          [CONTEXT.jwtClaimUserName]: 'nickname',
+        }),
+      ),
     );
+    for (const key of [...ROUTES.map((route) => `${route.method} ${route.path}`), '$default']) {
+      expect(routeOf(scoped, key).route).toMatchObject({ AuthorizationType: 'JWT', AuthorizationScopes: ['chat/read', 'chat/write'] });
+    }
+    scoped.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [IDENTITY_ENV.userIdClaim]: 'custom:user_id',
+          [IDENTITY_ENV.userNameClaim]: 'nickname',
+          [IDENTITY_ENV.userTypeClaim]: Match.absent(),
+        }),
+      },
+    });
+  });
+
+  test('an explicit open demo: no authorizer, x-user-* headers trusted, a warning, and APIG4 acknowledged with why', () => {
+    const demoApp = newApp({ ...NO_BUNDLING, [CONTEXT.openDemo]: 'true' });
+    const demoStack = buildApp(demoApp);
+    const demo = Template.fromStack(demoStack);
+    demo.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+    demo.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'NONE' });
+    demo.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [IDENTITY_ENV.source]: 'headers' }) },
+    });
+    Annotations.fromStack(demoStack).hasWarning(`/${demoStack.stackName}`, Match.stringLikeRegexp('anyone can act as anyone'));
+    const apig4 = acknowledgementsOf(demoApp).filter((a) => a.id === 'AwsSolutions-APIG4');
+    expect(apig4).toEqual([{ path: `${demoStack.stackName}/Api`, id: 'AwsSolutions-APIG4', reason: expect.stringMatching(/open demo/) }]);
+    expect(new AwsSolutionsChecks().validateScope(demoApp).violations).toEqual([]);
+  });
+});
+
+describe('stages and other context', () => {
+  test('one stack per stage, named after it; an unknown stage is refused', () => {
+    expect(stack.stackName).toBe('GroupChat-prod');
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'GroupChat-prod' });
+    expect(buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT })).stackName).toBe('GroupChat-dev');
+    expect(() => buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.stage]: 'qa' }))).toThrow(/unknown stage "qa"/);
+  });
+
+  test('dev (the default): the table may be destroyed, short log retention, low throttles', () => {
+    const dev = Template.fromStack(buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT })));
+    dev.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+    dev.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    dev.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: STAGES.dev.throttle.rateLimit, ThrottlingBurstLimit: STAGES.dev.throttle.burstLimit },
+    });
+  });
+
+  test('throttles from context override the stage; nonsense is refused', () => {
+    const tuned = Template.fromStack(buildApp(newApp({ ...NO_BUNDLING, ...PROD_CONTEXT, [CONTEXT.throttleRate]: '3000', [CONTEXT.throttleBurst]: '5000' })));
+    tuned.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 3000, ThrottlingBurstLimit: 5000 } });
+    expect(() => buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.throttleRate]: '-1' }))).toThrow(/throttleRate/);
+  });
+
+  test('CORS only for the configured origins, and only POST', () => {
+    const cors = Template.fromStack(buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.corsOrigins]: 'https://app.example.com' })));
+    cors.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://app.example.com'], AllowMethods: ['POST'] }),
+    });
+  });
+
+  test('sam local invoke: DYNAMODB_ENDPOINT in every function, and a warning not to deploy', () => {
+    const endpoint = 'http://host.docker.internal:8000';
+    const localStack = buildApp(newApp({ ...NO_BUNDLING, [CONTEXT.dynamodbEndpoint]: endpoint, [CONTEXT.openDemo]: 'true' }));
+    Template.fromStack(localStack).allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [DYNAMODB_ENDPOINT_ENV]: endpoint }) },
+    });
+    Annotations.fromStack(localStack).hasWarning(`/${localStack.stackName}`, Match.stringLikeRegexp('do not deploy'));
   });
 });
 

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
-import { buildApp, STACK_ID } from '../../lib/app';
+import { buildApp, CONTEXT } from '../../lib/app';
 import { PROJECT_ROOT } from '../../lib/chat-stack';
 import { ROUTES } from '../../lambda/routes';
 import { seedDemoChapter } from '../../local/demo-chapter';
@@ -28,9 +28,10 @@ beforeAll(async () => {
   table = await startTestTable();
   await seedDemoChapter(table.db, table.tableName);
   outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-synth-'));
-  const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, 'aws:cdk:enable-asset-metadata': true } });
-  buildApp(app);
-  const template = JSON.parse(fs.readFileSync(path.join(app.synth().directory, `${STACK_ID}.template.json`), 'utf8'));
+  // The stack `sam local invoke` runs: an open demo, so the events' x-user-* headers say who calls.
+  const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, [CONTEXT.openDemo]: 'true', 'aws:cdk:enable-asset-metadata': true } });
+  const stack = buildApp(app);
+  const template = JSON.parse(fs.readFileSync(path.join(app.synth().directory, stack.templateFile), 'utf8'));
   for (const resource of Object.values<{ Type: string; Properties: { Description?: string }; Metadata?: Record<string, string> }>(
     template.Resources,
   )) {

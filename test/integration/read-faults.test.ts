@@ -1,7 +1,8 @@
 /**
  * Polls under DynamoDB faults injected at the HTTP level: each poll either answers the correct page
  * or a retry-safe 503 without internals — never a wrong or partial page — and the function recovers
- * by itself once the faults stop.
+ * by itself once the faults stop. The caller is a member polling with a verified token, as deployed,
+ * so the membership reads (GetItem, BatchGetItem) run under the same faults.
  */
 import { findGroupChat } from '../../lambda/domain/find-group-chat';
 import { UNAVAILABLE_MESSAGE } from '../../lambda/http/errors';
@@ -17,7 +18,8 @@ const CHAPTER = 5;
 beforeAll(async () => {
   table = await startTestTable();
   proxy = await startFaultProxy(table.endpoint);
-  handlers = await handlersFor(table, proxy.endpoint);
+  // As deployed: identity from verified token claims, so each poll also reads the caller's membership.
+  handlers = await handlersFor(table, proxy.endpoint, 'jwt');
   await putMessages(table, CHAPTER, messageRun({ firstId: 1, count: 300, firstTime: 1_700_000_000, perSecond: 3 }));
   for (let user = 1; user <= 3; user++) await chatClient(handlers, { user_id: user, user_type: 2, user_name: `u${user}` }).join(CHAPTER);
 });
@@ -28,6 +30,7 @@ afterAll(async () => {
 
 it('answers each poll with the correct page or a clean 503 while reads fail, and recovers when they stop', async () => {
   const reader = chatClient(handlers, { user_id: 9, user_type: 2, user_name: 'reader' });
+  await reader.join(CHAPTER);
   const queries = [
     { id: CHAPTER, last_id: 0, limit: 50 },
     { id: CHAPTER, last_id: 250 },

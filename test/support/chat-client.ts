@@ -1,4 +1,5 @@
 /** A test client of the chat's routes: calls the handlers in-process with API Gateway events, as a member would. */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Identity } from '../../lambda/domain/identity';
 import type { Message } from '../../lambda/data/table';
 import type { GroupChatPage } from '../../lambda/domain/find-group-chat';
@@ -11,55 +12,76 @@ export interface Handlers {
   send: LambdaHandler;
   join: LambdaHandler;
   leave: LambdaHandler;
+  /** Where the handlers take the caller from (see lambda/http/identity.ts). */
+  identitySource: IdentitySource;
 }
+
+export type IdentitySource = 'headers' | 'jwt';
 
 /**
  * Points the handlers (they read their settings at import) at a test table, through `endpoint`
- * when given (e.g. a fault proxy), with identity from the x-user-* headers as in local runs.
+ * when given (e.g. a fault proxy). Identity comes from the x-user-* headers as in local runs and
+ * open demo stacks, or, with 'jwt', from verified token claims as behind the JWT authorizer.
  */
-export function configureHandlers(table: TestTable, endpoint = table.endpoint): void {
+export function configureHandlers(table: TestTable, endpoint = table.endpoint, identitySource: IdentitySource = 'headers'): void {
   process.env.TABLE_NAME = table.tableName;
   process.env.DYNAMODB_ENDPOINT = endpoint;
-  process.env.IDENTITY_SOURCE = 'headers';
+  process.env.IDENTITY_SOURCE = identitySource;
 }
 
 /** The four handlers, configured for `table` (see configureHandlers). */
-export async function handlersFor(table: TestTable, endpoint?: string): Promise<Handlers> {
-  configureHandlers(table, endpoint);
-  return importHandlers();
-}
-
-async function importHandlers(): Promise<Handlers> {
+export async function handlersFor(table: TestTable, endpoint?: string, identitySource: IdentitySource = 'headers'): Promise<Handlers> {
+  configureHandlers(table, endpoint, identitySource);
   const [find, send, join, leave] = await Promise.all([
     import('../../lambda/handlers/find-group-chat'),
     import('../../lambda/handlers/send-group-chat'),
     import('../../lambda/handlers/join-group-chat'),
     import('../../lambda/handlers/leave-group-chat'),
   ]);
-  return { find: find.handler, send: send.handler, join: join.handler, leave: leave.handler };
+  return { find: find.handler, send: send.handler, join: join.handler, leave: leave.handler, identitySource };
 }
 
 export function identityHeaders(user: Identity): Record<string, string> {
   return { 'x-user-id': String(user.user_id), 'x-user-type': String(user.user_type), 'x-user-name': encodeURIComponent(user.user_name) };
 }
 
-export function post<T>(handler: LambdaHandler, path: string, params: Record<string, unknown>, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
-  const event = apiGatewayEvent({
+/** The event as API Gateway passes it on after its JWT authorizer verified a token with these claims. */
+export function withClaims(event: APIGatewayProxyEventV2, user: Identity): APIGatewayProxyEventV2 {
+  const claims = { sub: `user-${user.user_id}`, user_id: String(user.user_id), user_type: String(user.user_type), name: user.user_name };
+  return { ...event, requestContext: { ...event.requestContext, authorizer: { jwt: { claims, scopes: [] } } } } as APIGatewayProxyEventV2;
+}
+
+export function jsonEvent(path: string, params: Record<string, unknown>, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
+  return apiGatewayEvent({
     method: 'POST',
     url: path,
     headers: { 'content-type': 'application/json', ...headers },
     body: Buffer.from(JSON.stringify(params)),
   });
+}
+
+export function post<T>(handler: LambdaHandler, path: string, params: Record<string, unknown>, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  return call<T>(handler, jsonEvent(path, params, headers));
+}
+
+/** A request by `user`, presented as `source` expects: x-user-* headers or verified claims. */
+export function postAs<T>(handlers: Handlers, handler: LambdaHandler, path: string, params: Record<string, unknown>, user: Identity): Promise<ApiResponse<T>> {
+  const event =
+    handlers.identitySource === 'jwt' ? withClaims(jsonEvent(path, params), user) : jsonEvent(path, params, identityHeaders(user));
   return call<T>(handler, event);
 }
 
 export function chatClient(handlers: Handlers, user: Identity) {
-  const headers = identityHeaders(user);
+  const as = <T>(handler: LambdaHandler, path: string, params: Record<string, unknown>) => postAs<T>(handlers, handler, path, params, user);
   return {
-    join: (id: number) => post<{ member_count: number }>(handlers.join, '/message/join_group_chat', { id }, headers),
-    leave: (id: number) => post<{ member_count: number }>(handlers.leave, '/message/leave_group_chat', { id }, headers),
+    join: (id: number) => as<{ member_count: number }>(handlers.join, '/message/join_group_chat', { id }),
+    leave: (id: number) => as<{ member_count: number }>(handlers.leave, '/message/leave_group_chat', { id }),
     send: (id: number, msg_body: string, client_msg_id?: string) =>
-      post<Message>(handlers.send, '/message/send_group_chat', { id, msg_body, ...(client_msg_id && { client_msg_id }) }, headers),
-    poll: (params: Record<string, unknown>) => post<GroupChatPage>(handlers.find, '/message/find_group_chat', params),
+      as<Message>(handlers.send, '/message/send_group_chat', { id, msg_body, ...(client_msg_id && { client_msg_id }) }),
+    // An app client polls as itself; with header identity (open demo) the poll carries no identity at all.
+    poll: (params: Record<string, unknown>) =>
+      handlers.identitySource === 'jwt'
+        ? as<GroupChatPage>(handlers.find, '/message/find_group_chat', params)
+        : post<GroupChatPage>(handlers.find, '/message/find_group_chat', params),
   };
 }
