@@ -21,6 +21,7 @@ export interface ColdSample {
   importMs: number;
   firstPollMs: number;
   sinceProcessStartMs: number;
+  cpuMs: number;
   wallMs: number;
 }
 
@@ -30,14 +31,24 @@ async function coldStart(bundle: string, eventFile: string, env: NodeJS.ProcessE
   const wallMs = performance.now() - t0;
   const out = JSON.parse(stdout.trim().split('\n').pop()!) as Omit<ColdSample, 'wallMs'> & { statusCode: number };
   if (out.statusCode !== 200) throw new Error(`cold poll of ${bundle} answered ${out.statusCode}`);
-  return { importMs: out.importMs, firstPollMs: out.firstPollMs, sinceProcessStartMs: out.sinceProcessStartMs, wallMs };
+  return { importMs: out.importMs, firstPollMs: out.firstPollMs, sinceProcessStartMs: out.sinceProcessStartMs, cpuMs: out.cpuMs, wallMs };
+}
+
+export interface ColdSummary {
+  /** Import + first poll, wall clock. */
+  initAndFirstPoll: ReturnType<typeof summary>;
+  /** CPU time of import + first poll. */
+  cpu: ReturnType<typeof summary>;
+  importMs: number;
+  firstPollMs: number;
+  wall: number;
 }
 
 export interface ColdResult {
   n: number;
   nodeOptions: string;
-  handler: { initAndFirstPoll: ReturnType<typeof summary>; importMs: number; firstPollMs: number; wall: number };
-  floor: { initAndFirstPoll: ReturnType<typeof summary>; importMs: number; firstPollMs: number; wall: number };
+  handler: ColdSummary;
+  floor: ColdSummary;
 }
 
 export async function measureColdStart(bundle: string, floorBundle: string, db: BenchDatabase, n: number, nodeOptions = DEPLOYED_NODE_OPTIONS): Promise<ColdResult> {
@@ -67,8 +78,9 @@ export async function measureColdStart(bundle: string, floorBundle: string, db: 
       h.push(await coldStart(bundle, eventFile, env));
     }
   }
-  const describe = (s: ColdSample[]) => ({
+  const describe = (s: ColdSample[]): ColdSummary => ({
     initAndFirstPoll: summary(s.map((x) => x.importMs + x.firstPollMs)),
+    cpu: summary(s.map((x) => x.cpuMs)),
     importMs: summary(s.map((x) => x.importMs)).p50,
     firstPollMs: summary(s.map((x) => x.firstPollMs)).p50,
     wall: summary(s.map((x) => x.wallMs)).p50,
