@@ -46,9 +46,14 @@ export interface HttpRequestParts {
   routeKey?: string;
 }
 
+/** A request target as a URL: prefixed rather than resolved, so a path such as `//x` stays a path, not a host. */
+function parseUrl(target: string): URL {
+  return new URL(`http://localhost${target.startsWith('/') ? '' : '/'}${target}`);
+}
+
 /** The event API Gateway (HTTP API, payload format 2.0) hands a Lambda function for this request. */
 export function apiGatewayEvent(request: HttpRequestParts): APIGatewayProxyEventV2 {
-  const url = new URL(request.url, 'http://localhost');
+  const url = parseUrl(request.url);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers ?? {})) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
@@ -108,13 +113,18 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
+/** The route API Gateway would match for this method and path; undefined sends it to `$default`. */
+export function matchRoute(method: string, path: string): RouteSpec | undefined {
+  return ROUTES.find((route) => route.method === method && route.path === path);
+}
+
 export function createLocalServer(handlers: Map<string, { route: RouteSpec; handler: LambdaHandler }>): Server {
   return createServer(async (req, res) => {
     try {
       const body = await readBody(req);
       if (body === undefined) return send(res, envelope(ErrorCode.PayloadTooLarge, 'request body is too large', null));
-      const target = handlers.get(new URL(req.url ?? '/', 'http://localhost').pathname);
-      const matched = target !== undefined && req.method === target.route.method;
+      const route = matchRoute(req.method ?? '', parseUrl(req.url ?? '/').pathname);
+      const target = route && handlers.get(route.path);
       // Like the HTTP API: a request that matches no route goes to the `$default` route's function.
       const event = apiGatewayEvent({
         method: req.method ?? 'GET',
@@ -122,9 +132,9 @@ export function createLocalServer(handlers: Map<string, { route: RouteSpec; hand
         headers: req.headers,
         body,
         sourceIp: req.socket.remoteAddress,
-        routeKey: matched ? `${target.route.method} ${target.route.path}` : '$default',
+        routeKey: route ? `${route.method} ${route.path}` : '$default',
       });
-      if (!matched) return send(res, await notRouted(event));
+      if (!target) return send(res, await notRouted(event));
       send(res, await target.handler(event, lambdaContext(target.route.id)));
     } catch (error) {
       // Handlers answer every error themselves; reaching here is a bug in the local server.

@@ -1,14 +1,16 @@
 /**
  * Hostile input: 10 000 generated requests against the four handlers on dynalite — wrong and random
  * content types, truncated and malformed bodies, base64 flags that lie, odd numbers and strings,
- * arrays, objects, null, repeated and prototype keys, oversized bodies, missing or malformed identity.
+ * arrays, objects, null, repeated and prototype keys, oversized bodies, missing or malformed identity,
+ * odd methods and paths (dispatched as API Gateway does: no matching route → the `$default` function).
  * Every answer is a valid envelope, bad input gets a 4xx (never a 5xx), and the stored data changes
  * only by the sends, joins and leaves that answered 200.
  */
 import fc from 'fast-check';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { MAX_BODY_BYTES, chapterIdParam, readParams } from '../../lambda/http/params';
-import { apiGatewayEvent } from '../../local/server';
+import { handler as notRouted } from '../../lambda/handlers/not-found';
+import { apiGatewayEvent, matchRoute } from '../../local/server';
 import { messageFromItem } from '../../lambda/data/table';
 import { joinGroupChat } from '../../lambda/domain/presence';
 import { seedDemoChapter } from '../../local/demo-chapter';
@@ -28,6 +30,23 @@ afterAll(() => table.close());
 
 const ROUTES = ['find', 'send', 'join', 'leave'] as const;
 const PATHS = { find: '/message/find_group_chat', send: '/message/send_group_chat', join: '/message/join_group_chat', leave: '/message/leave_group_chat' };
+const ROUTE_OF_PATH: Record<string, (typeof ROUTES)[number]> = Object.fromEntries(ROUTES.map((r) => [PATHS[r], r]));
+const method = fc.oneof(
+  { arbitrary: fc.constant('POST'), weight: 8 },
+  { arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND'), weight: 1 },
+);
+/** A route's path mostly; sometimes one that is nearly right, or anything at all. */
+const path = (route: (typeof ROUTES)[number]) =>
+  fc.oneof(
+    { arbitrary: fc.constant(PATHS[route]), weight: 8 },
+    {
+      arbitrary: fc.oneof(
+        fc.constantFrom('/', '/message', '/message/', `${PATHS[route]}/`, PATHS[route].toUpperCase(), `/v2${PATHS[route]}`, '/message/../message/find_group_chat', '/%00'),
+        fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)),
+      ),
+      weight: 1,
+    },
+  );
 
 const oddNumber = fc.oneof(
   fc.integer({ min: 1, max: 4 }), // real chapters, so valid requests reach real data
@@ -74,6 +93,8 @@ const identity = fc.oneof(
 
 const hostile = fc.record({
   route: fc.constantFrom(...ROUTES),
+  method,
+  path: fc.constantFrom(...ROUTES).chain(path),
   body,
   contentType,
   base64: fc.constantFrom('honest', 'lying', 'plain'),
@@ -83,6 +104,8 @@ const hostile = fc.record({
 /** Requests that are valid or nearly so, so that successes (and what they change) are exercised too. */
 const wellFormed = fc.record({
   route: fc.constantFrom(...ROUTES),
+  method: fc.constant('POST'),
+  path: fc.constant(''), // the route's own path
   body: fc
     .record(
       {
@@ -114,23 +137,27 @@ it(`answers ${RUNS} generated requests with valid envelopes, 4xx for bad input, 
   await joinGroupChat(table.store, 2, { user_id: 7, user_type: 2, user_name: 'fuzzer' });
   const before = await scanTable();
   const sent: Record<string, unknown>[] = [];
-  const statuses: Record<string, Record<number, number>> = { find: {}, send: {}, join: {}, leave: {} };
+  const statuses: Record<string, Record<number, number>> = { find: {}, send: {}, join: {}, leave: {}, $default: {} };
 
   await fc.assert(
     fc.asyncProperty(request, async (r) => {
       const raw = Buffer.from(r.body, 'utf8');
+      const url = r.path || PATHS[r.route];
       const event = apiGatewayEvent({
-        method: 'POST',
-        url: `${PATHS[r.route]}${r.query ? `?${r.query}` : ''}`,
+        method: r.method,
+        url: `${url}${r.query ? `?${r.query}` : ''}`,
         headers: { ...(r.contentType !== undefined && { 'content-type': r.contentType }), ...r.identity },
         body: raw,
       });
+      // As API Gateway dispatches: the matching route's function, or the `$default` route's.
+      const route = matchRoute(r.method, event.rawPath) && ROUTE_OF_PATH[event.rawPath];
       if (r.base64 === 'honest') Object.assign(event, { body: raw.toString('base64'), isBase64Encoded: raw.length > 0 });
       if (r.base64 === 'lying') Object.assign(event, { body: r.body, isBase64Encoded: true });
       if (r.base64 === 'plain') Object.assign(event, { body: r.body, isBase64Encoded: false });
 
-      const { status, headers, body: envelope } = await call<Record<string, unknown>>(handlers[r.route], event);
-      statuses[r.route][status] = (statuses[r.route][status] ?? 0) + 1;
+      const { status, headers, body: envelope } = await call<Record<string, unknown>>(route ? handlers[route] : notRouted, event);
+      statuses[route || '$default'][status] = (statuses[route || '$default'][status] ?? 0) + 1;
+      if (!route) expect(status === 404 || status === 405).toBe(true);
       expect(status >= 200 && status < 500).toBe(true);
       expect(envelope.code).toBe(status);
       expect(typeof envelope.msg).toBe('string');
@@ -138,7 +165,7 @@ it(`answers ${RUNS} generated requests with valid envelopes, 4xx for bad input, 
       if (status === 200) expect(typeof envelope.data).toBe('object');
       else expect(envelope.data).toBeNull();
       // The chapter a successful send stored into, read from the request as the handler reads it.
-      if (status === 200 && r.route === 'send') sent.push({ chapter: chapterIdParam(readParams(event)), ...envelope.data! });
+      if (status === 200 && route === 'send') sent.push({ chapter: chapterIdParam(readParams(event)), ...envelope.data! });
     }),
     { numRuns: RUNS, seed: 20261127 },
   );
@@ -165,5 +192,7 @@ it(`answers ${RUNS} generated requests with valid envelopes, 4xx for bad input, 
   expect(statuses.send[200]).toBeGreaterThan(10);
   expect(statuses.join[200]).toBeGreaterThan(10);
   expect(statuses.leave[200]).toBeGreaterThan(10);
+  expect(statuses.$default[404]).toBeGreaterThan(10);
+  expect(statuses.$default[405]).toBeGreaterThan(10);
   console.info(`fuzz: ${RUNS} requests; answers by route and status ${JSON.stringify(statuses)}; items added ${added.length}, removed ${removed.length}`);
 }, 600_000);
