@@ -63,8 +63,38 @@ export function singleAttemptConfig(config: DynamoDBClientConfig): DynamoDBClien
   };
 }
 
+/** Receives the number of retries the SDK made for one DynamoDB call (only when it made some). */
+export type RetryListener = (retries: number) => void;
+let retryListener: RetryListener | undefined;
+
+/** Sets who hears of the SDK's retries (lambda/observability.ts counts them as a metric); undefined stops it. */
+export function onDynamoDbRetries(listener: RetryListener | undefined): void {
+  retryListener = listener;
+}
+
+/** After each call, successful or not: its attempts − 1 (the SDK's retry middleware sets `$metadata.attempts` on both). */
+function reportRetries(metadata: { attempts?: number } | undefined): void {
+  const retries = (metadata?.attempts ?? 1) - 1;
+  if (retries > 0) retryListener?.(retries);
+}
+
 export function createDocumentClient(config: DynamoDBClientConfig = dynamoDbConfig()): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+  const client = new DynamoDBClient(config);
+  // Outermost step, so it sees each call once, after all of its attempts.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        const result = await next(args);
+        reportRetries((result.output as { $metadata?: { attempts?: number } }).$metadata);
+        return result;
+      } catch (error) {
+        reportRetries((error as { $metadata?: { attempts?: number } } | undefined)?.$metadata);
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'reportRetries' },
+  );
+  return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
 }

@@ -4,6 +4,7 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, findGroupChat, type FindGroupChatQuer
 import { apiHandler } from '../http/api-handler';
 import { badRequest } from '../http/errors';
 import { chapterIdParam, optionalInt, type Params } from '../http/params';
+import { countedPoll } from '../observability';
 
 /** create_time is in Unix seconds; a value this large can only be milliseconds (year 5138 in s). */
 const MAX_UNIX_SECONDS = 99_999_999_999;
@@ -21,4 +22,7 @@ export function parseFindGroupChat(params: Params): FindGroupChatQuery {
   throw badRequest('msg_time is required (or last_id)');
 }
 
-export const handler = apiHandler((params) => findGroupChat(store, parseFindGroupChat(params)));
+export const handler = apiHandler((params) => {
+  const query = parseFindGroupChat(params);
+  return findGroupChat(store, query).then((page) => countedPoll('msgTime' in query.cursor, page));
+});

@@ -4,6 +4,7 @@ import { sendGroupChat } from '../domain/send-group-chat';
 import { apiHandler } from '../http/api-handler';
 import { identityConfig, identityOf } from '../http/identity';
 import { chapterIdParam, optionalToken, requiredText } from '../http/params';
+import { counted, METRIC } from '../observability';
 
 export const MAX_MESSAGE_LENGTH = 2000;
 
@@ -17,5 +18,5 @@ export const handler = apiHandler((params, event) => {
     sender,
     body: requiredText(params, 'msg_body', MAX_MESSAGE_LENGTH),
     clientMsgId: optionalToken(params, 'client_msg_id'),
-  });
+  }).then(counted(METRIC.MessagesSent));
 });

@@ -5,6 +5,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { isUnavailableError } from '../data/client';
+import { countMetric, describeError, logger, METRIC, observability } from '../observability';
 import { ApiError, ErrorCode, INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE } from './errors';
 import { readParams, type Params } from './params';
 
@@ -26,22 +27,16 @@ const errorEnvelope = (): middy.MiddlewareObj<ApiEvent, ApiResult, Error, Contex
       return;
     }
     const code = isUnavailableError(error) ? ErrorCode.Unavailable : ErrorCode.Internal;
-    // Logged with the request id so an operator can find it; the client reads no internals.
-    console.error(
-      JSON.stringify({
-        level: 'ERROR',
-        message: 'request failed',
-        code,
-        request_id: request.context.awsRequestId,
-        error: { name: error?.name, message: error?.message, stack: error?.stack },
-      }),
-    );
+    // Logged with the request id (function_request_id) so an operator can find it; the client reads no internals.
+    logger.error('request failed', { status: code, error: describeError(error, { stack: code === ErrorCode.Internal }) });
+    countMetric(code === ErrorCode.Unavailable ? METRIC.Unavailable : METRIC.Errors);
     request.response = envelope(code, code === ErrorCode.Unavailable ? UNAVAILABLE_MESSAGE : INTERNAL_MESSAGE, null);
   },
 });
 
 export function apiHandler(handle: (params: Params, event: ApiEvent) => Promise<object>) {
   return middy<ApiEvent, ApiResult, Error, Context>()
+    .use(observability<ApiEvent, ApiResult>())
     .use(errorEnvelope())
     .handler(async (event) => envelope(200, 'ok', await handle(readParams(event), event)));
 }

@@ -55,6 +55,8 @@ async function invokeBuilt(routeId: string, ...events: string[]) {
       DYNAMODB_ENDPOINT: table.endpoint,
       IDENTITY_SOURCE: 'headers',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // Only the results on stdout (the EMF lines are tested in observability.test.ts).
+      POWERTOOLS_METRICS_DISABLED: 'true',
     },
   });
   return stdout
