@@ -72,6 +72,7 @@ export function buildApp(app: App): ChatStack {
     settings,
     authorization: authorizationFromContext(context, list),
     corsOrigins: list(CONTEXT.corsOrigins),
+    alarmEmail: context(CONTEXT.alarmEmail),
     dynamodbEndpoint: context(CONTEXT.dynamodbEndpoint),
   });
   // Any finding not acknowledged (with its reason, next to the construct) fails synthesis.

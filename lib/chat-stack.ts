@@ -16,7 +16,8 @@ import { DYNAMODB_ENDPOINT_ENV } from '../lambda/data/client';
 import { TABLE } from '../lambda/data/table';
 import { IDENTITY_ENV } from '../lambda/http/identity';
 import { NOT_ROUTED, ROUTES } from '../lambda/routes';
-import { ChatFunction } from './chat-function';
+import { ChatFunction, FUNCTION_TIMEOUT } from './chat-function';
+import { ChatMonitoring } from './monitoring';
 import type { StageName, StageSettings } from './stages';
 
 /** Where package-lock.json, tsconfig.json and the `entry` paths of ROUTES are relative to. */
@@ -69,6 +70,11 @@ export interface ChatStackProps extends StackProps {
    */
   readonly corsOrigins?: string[];
   /**
+   * An e-mail address subscribed to the alarm topic.
+   * @default - none: subscribe to the topic (output AlarmTopicArn) by other means
+   */
+  readonly alarmEmail?: string;
+  /**
    * A DynamoDB endpoint the functions use instead of AWS's, for `sam local invoke` on the
    * synthesized template only. Never set it for a deployed stack.
    * @default - the functions use the AWS endpoint of their region
@@ -81,6 +87,7 @@ export class ChatStack extends Stack {
   readonly api: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
   readonly accessLogs: logs.LogGroup;
+  readonly monitoring: ChatMonitoring;
   /** The function of each route by route id, and the `$default` route's (NOT_ROUTED.id). */
   readonly functions: Record<string, ChatFunction> = {};
 
@@ -181,8 +188,19 @@ export class ChatStack extends Stack {
       );
     }
 
+    this.monitoring = new ChatMonitoring(this, 'Monitoring', {
+      namePrefix: this.stackName,
+      functions: this.functions,
+      functionTimeout: FUNCTION_TIMEOUT,
+      httpApi: this.api,
+      table: this.table,
+      alarmEmail: props.alarmEmail,
+    });
+
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The chat table' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Every alarm notifies this SNS topic' });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'The CloudWatch dashboard' });
   }
 }
 

@@ -407,6 +407,33 @@ describe('authorization from context', () => {
   });
 });
 
+describe('alarms and dashboard (lib/monitoring.ts; its own tests pin each alarm)', () => {
+  test('every function, the API and the table are watched; alarms notify one topic; one dashboard', () => {
+    const alarmNames = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+    const expected = [
+      ...FUNCTION_IDS.flatMap((id) => [`${id}Errors`, `${id}Throttles`, `${id}P99Duration`]),
+      'Api5xxRate',
+      'Api4xxRate',
+      'DynamoDBThrottles',
+      'DynamoDBSystemErrors',
+    ].map((signal) => `GroupChat-prod-${signal}`);
+    expect(alarmNames.sort()).toEqual(expected.sort());
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: [{ Ref: logicalId(stack, stack.monitoring.topic) }],
+    });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'GroupChat-prod' });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack, stack.monitoring.topic) } });
+  });
+
+  test('alarmEmail from context subscribes that address to the topic', () => {
+    const mailed = Template.fromStack(buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.alarmEmail]: 'ops@example.com' })));
+    mailed.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+});
+
 describe('stages and other context', () => {
   test('one stack per stage, named after it; an unknown stage is refused', () => {
     expect(stack.stackName).toBe('GroupChat-prod');
