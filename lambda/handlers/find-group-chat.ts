@@ -3,6 +3,7 @@ import { chatStoreFromEnv } from '../data/chat-store';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, findGroupChat, type FindGroupChatQuery } from '../domain/find-group-chat';
 import { apiHandler } from '../http/api-handler';
 import { badRequest } from '../http/errors';
+import { identityConfig, identityOf } from '../http/identity';
 import { chapterIdParam, optionalInt, type Params } from '../http/params';
 import { countedPoll } from '../observability';
 
@@ -10,6 +11,7 @@ import { countedPoll } from '../observability';
 const MAX_UNIX_SECONDS = 99_999_999_999;
 
 const store = chatStoreFromEnv();
+const identity = identityConfig();
 
 export function parseFindGroupChat(params: Params): FindGroupChatQuery {
   const chapterId = chapterIdParam(params);
@@ -22,7 +24,9 @@ export function parseFindGroupChat(params: Params): FindGroupChatQuery {
   throw badRequest('msg_time is required (or last_id)');
 }
 
-export const handler = apiHandler((params) => {
-  const query = parseFindGroupChat(params);
+export const handler = apiHandler((params, event) => {
+  // With authorization on, only members read a chapter; an open demo (header identity) reads as before.
+  const readerId = identity.source === 'jwt' ? identityOf(event, identity).user_id : undefined;
+  const query = { ...parseFindGroupChat(params), readerId };
   return findGroupChat(store, query).then((page) => countedPoll('msgTime' in query.cursor, page));
 });
