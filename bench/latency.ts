@@ -99,23 +99,41 @@ function floorParams(mode: Mode, auth: Auth, chapter: Chapter, nowMs: number) {
   };
 }
 
+/** CPU time (user + system, this process) since `since`, in ms. */
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+};
+
+export interface Samples {
+  /** Wall-clock milliseconds of each call. */
+  ms: number[];
+  /** CPU milliseconds this process spent during each call (dynalite runs in another process). */
+  cpu: number[];
+}
+
 /**
  * `warmup` then `n` rounds of a and b, one at a time, alternating which goes first (so neither
  * always runs on a cache the other warmed). Returns the samples of each.
  */
-export async function interleave(a: Timed, b: Timed, n: number, warmup: number): Promise<{ a: number[]; b: number[] }> {
+export async function interleave(a: Timed, b: Timed, n: number, warmup: number): Promise<{ a: Samples; b: Samples }> {
   for (let i = 0; i < warmup; i++) {
     await a();
     await b();
   }
-  const out = { a: [] as number[], b: [] as number[] };
+  const out = { a: { ms: [] as number[], cpu: [] as number[] }, b: { ms: [] as number[], cpu: [] as number[] } };
+  const one = async (f: Timed, into: Samples) => {
+    const c0 = process.cpuUsage();
+    into.ms.push(await f());
+    into.cpu.push(cpuMs(c0));
+  };
   for (let i = 0; i < n; i++) {
     if (i % 2 === 0) {
-      out.a.push(await a());
-      out.b.push(await b());
+      await one(a, out.a);
+      await one(b, out.b);
     } else {
-      out.b.push(await b());
-      out.a.push(await a());
+      await one(b, out.b);
+      await one(a, out.a);
     }
   }
   return out;
@@ -126,6 +144,9 @@ export interface WarmResult {
   mode: Mode;
   handler: ReturnType<typeof summary>;
   floor: ReturnType<typeof summary>;
+  /** Mean CPU time per poll in this process (the handler's or the floor's own work, the SDK's included). */
+  handlerCpuMs: number;
+  floorCpuMs: number;
 }
 
 export interface CountResult {
@@ -176,7 +197,7 @@ export async function measureWarm(
     const h = timedHandler(handlers[auth], pollEvent(idlePollBody(mode, db.small), auth));
     const f = timedFloor(client, db.tableName, mode, auth, db.small);
     const { a, b } = await interleave(h, f, n, warmup);
-    results.push({ auth, mode, handler: summary(a), floor: summary(b) });
+    results.push({ auth, mode, handler: summary(a.ms), floor: summary(b.ms), handlerCpuMs: summary(a.cpu).mean, floorCpuMs: summary(b.cpu).mean });
   }
   client.destroy();
   return results;
@@ -196,7 +217,7 @@ export async function measureFlatness(
     const small = timedHandler(handlers[auth], pollEvent(idlePollBody(mode, db.small), auth));
     const large = timedHandler(handlers[auth], pollEvent(idlePollBody(mode, db.large), auth));
     const { a, b } = await interleave(large, small, n, warmup);
-    out.push({ auth, mode, large: summary(a), small: summary(b) });
+    out.push({ auth, mode, large: summary(a.ms), small: summary(b.ms) });
   }
   return out;
 }

@@ -43,7 +43,7 @@ const want = (part: string) => !only || only.has(part);
 
 const COUNTS = quick
   ? { polls: 300, warmup: 50, history: 10_000, coldStarts: 5, loadS: 5, countPolls: 10 }
-  : { polls: 2000, warmup: 300, history: 100_000, coldStarts: 30, loadS: 30, countPolls: 50 };
+  : { polls: 2000, warmup: 500, history: 100_000, coldStarts: 30, loadS: 30, countPolls: 50 };
 
 /** Production (authorization on: membership checked on every poll) first, then the open demo. */
 const CONFIGS: { auth: Auth; mode: Mode }[] = [
@@ -139,6 +139,7 @@ async function main(): Promise<void> {
       for (const w of warm) {
         ratioRow(`warm idle poll p50, ${label(w)}`, w.handler.p50, w.floor.p50, 'ms', 1.15);
         ratioRow(`warm idle poll p99, ${label(w)}`, w.handler.p99, w.floor.p99, 'ms', undefined);
+        ratioRow(`warm idle poll CPU time (mean), ${label(w)}`, w.handlerCpuMs, w.floorCpuMs, 'ms', undefined, 3);
       }
       log('warm latency done');
     }
