@@ -14,6 +14,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../lambda/observability';
 import { ROUTES } from '../lambda/routes';
 
 /** Every alarm and every dashboard graph looks at 5-minute periods. */
@@ -276,6 +277,9 @@ export class ChatMonitoring extends Construct {
 
     // --- Dashboard: the same signals, plus the state of every alarm ---
     const apiLatency = (statistic: string, label: string) => apiMetric('Latency', statistic, label);
+    // The functions' own metrics (Embedded Metric Format, lambda/observability.ts), summed per period.
+    const chat = (name: MetricName) =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period: MONITORING_PERIOD });
     const fullWidth = 24;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.namePrefix,
@@ -307,6 +311,11 @@ export class ChatMonitoring extends Construct {
           ]),
           graph('DynamoDB throttled requests', Object.values(throttledByOperation)),
           graph('DynamoDB system errors', Object.values(systemErrorsByOperation)),
+        ],
+        [
+          graph('Polls and messages', [chat(METRIC.Polls), chat(METRIC.LegacyPolls), chat(METRIC.MessagesReturned), chat(METRIC.MessagesSent)]),
+          graph('Joins and leaves', [chat(METRIC.Joins), chat(METRIC.Leaves)]),
+          graph('DynamoDB retries, 503s and 500s', [chat(METRIC.DynamoDbRetries), chat(METRIC.Unavailable), chat(METRIC.Errors)]),
         ],
       ],
     });

@@ -12,6 +12,8 @@ import { ensureTable, localClient, startDynalite } from './dynamodb';
 
 // The AWS SDK warns about Node.js 20 on every client it builds; locally that is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Metrics are CloudWatch's business: locally they would print one EMF line per request.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 export const LOCAL_TABLE_NAME = 'group-chat-local';
 export const DATA_DIR = path.resolve(__dirname, '..', '.local-data', 'dynalite');

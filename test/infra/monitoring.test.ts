@@ -13,6 +13,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/observability';
 import { ROUTES } from '../../lambda/routes';
 import { ChatMonitoring, ROUTE_TABLE_OPERATIONS, tableOperationsOf, type ChatMonitoringProps } from '../../lib/monitoring';
 
@@ -423,6 +424,12 @@ describe('dashboard', () => {
     for (const op of OPERATIONS) {
       expect(statsOf('AWS/DynamoDB', 'ThrottledRequests', { TableName: table, Operation: op })).toEqual(['Sum']);
       expect(statsOf('AWS/DynamoDB', 'SystemErrors', { TableName: table, Operation: op })).toEqual(['Sum']);
+    }
+  });
+
+  test("the functions' own metrics: polls, messages, joins, leaves, retries, 503s and 500s", () => {
+    for (const metric of Object.values(METRIC)) {
+      expect(statsOf(METRICS_NAMESPACE, metric, { service: SERVICE_NAME })).toEqual(['Sum']);
     }
   });
 });
