@@ -1,12 +1,13 @@
 /**
  * Cold start: fresh `node` processes that import a built bundle and answer one poll, the function's
- * bundle and the floor bundle alternated. They run with the deployed function's NODE_OPTIONS
- * (--enable-source-maps, lib/chat-function.ts), which applies to both.
+ * bundle and the floor bundle alternated. They run with the deployed function's environment
+ * (lib/chat-function.ts: NODE_OPTIONS=--enable-source-maps, the Powertools settings), both of them.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { OBSERVABILITY_ENV } from '../lib/chat-function';
 import { BENCH_DIR } from './build';
 import { idlePollBody, pollEvent } from './latency';
 import type { BenchDatabase } from './setup';
@@ -59,6 +60,7 @@ export async function measureColdStart(bundle: string, floorBundle: string, db: 
   const env = {
     PATH: process.env.PATH,
     NODE_OPTIONS: nodeOptions,
+    ...OBSERVABILITY_ENV,
     TABLE_NAME: db.tableName,
     DYNAMODB_ENDPOINT: db.endpoint,
     IDENTITY_SOURCE: 'jwt',

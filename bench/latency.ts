@@ -7,6 +7,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { pathToFileURL } from 'node:url';
+import { OBSERVABILITY_ENV } from '../lib/chat-function';
 import { createDocumentClient, dynamoDbConfig } from '../lambda/data/client';
 import { newestServableSecond } from '../lambda/domain/find-group-chat';
 import { lambdaContext } from '../local/lambda-context';
@@ -171,7 +172,13 @@ export interface Handlers {
 }
 
 export async function loadHandlers(bundle: string, db: BenchDatabase, endpoint: string, tag: string): Promise<Handlers> {
-  const env = { TABLE_NAME: db.tableName, DYNAMODB_ENDPOINT: endpoint, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  // The deployed function's settings (lib/chat-function.ts), then the local database's.
+  const env = {
+    ...OBSERVABILITY_ENV,
+    TABLE_NAME: db.tableName,
+    DYNAMODB_ENDPOINT: endpoint,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
   return {
     jwt: await importHandler(bundle, { ...env, IDENTITY_SOURCE: 'jwt' }, `${tag}-jwt`),
     open: await importHandler(bundle, { ...env, IDENTITY_SOURCE: 'headers' }, `${tag}-open`),
