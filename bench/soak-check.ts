@@ -126,8 +126,9 @@ export interface GrowthVerdict {
 }
 
 /**
- * RSS growth after the warm-up: `before` and `after` are the RSS right after a forced full GC at the
- * warm-up's end and at the load's end. Below `limitPct` passes; a missing figure fails.
+ * RSS growth after the warm-up: `before` and `after` are the lowest RSS measured right after a forced
+ * full GC in the window that follows the warm-up and in the load's last window. Below `limitPct`
+ * passes; a missing figure fails.
  */
 export function growthVerdict(before: number, after: number, limitPct: number, applicable: boolean): GrowthVerdict {
   const growthPct = ((after - before) / before) * 100;
