@@ -42,8 +42,8 @@ const only = onlyIndex >= 0 ? new Set(args[onlyIndex + 1]?.split(',')) : undefin
 const want = (part: string) => !only || only.has(part);
 
 const COUNTS = quick
-  ? { polls: 300, warmup: 50, history: 10_000, coldStarts: 5, loadS: 5, countPolls: 10 }
-  : { polls: 2000, warmup: 500, history: 100_000, coldStarts: 30, loadS: 30, countPolls: 50 };
+  ? { polls: 300, warmup: 300, history: 10_000, coldStarts: 5, loadS: 5, countPolls: 10 }
+  : { polls: 2000, warmup: 1000, history: 100_000, coldStarts: 30, loadS: 30, countPolls: 50 };
 
 /** Production (authorization on: membership checked on every poll) first, then the open demo. */
 const CONFIGS: { auth: Auth; mode: Mode }[] = [
