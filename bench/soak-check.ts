@@ -3,15 +3,7 @@
  * the load; test/integration/soak-smoke.test.ts runs both).
  */
 
-/** A message as the API answers it (the six contract fields). */
-export interface ChatMessage {
-  id: number;
-  user_id: number;
-  user_type: number;
-  user_name: string;
-  msg_body: string;
-  create_time: number;
-}
+import type { Message } from '../lambda/data/table';
 
 export interface DeliveryVerdict {
   ok: boolean;
@@ -39,10 +31,10 @@ const FIELDS = ['id', 'user_id', 'user_type', 'user_name', 'msg_body', 'create_t
  * that answered 5xx or never answered, whose outcome the client cannot know) — and then at most once.
  */
 export function checkDelivery(
-  received: readonly ChatMessage[],
-  accepted: readonly ChatMessage[],
+  received: readonly Message[],
+  accepted: readonly Message[],
   ambiguousBodies: ReadonlySet<string> = new Set(),
-  log?: readonly ChatMessage[],
+  log?: readonly Message[],
 ): DeliveryVerdict {
   const examples: string[] = [];
   const note = (text: string) => {
@@ -98,7 +90,7 @@ export function checkDelivery(
 }
 
 /** Ids of a chapter are dense: the stored log must be exactly 1..n. */
-export function isDense(log: readonly ChatMessage[]): boolean {
+export function isDense(log: readonly Message[]): boolean {
   return log.every((m, i) => m.id === i + 1);
 }
 

@@ -3,12 +3,11 @@
  * nothing else: answers the soak's IPC requests with process.memoryUsage() (after a full GC when
  * asked) and the number of open resources (iterators) of dynalite's storage (abstract-level), and
  * writes a heap snapshot when asked. It adds no load of its own between requests.
- *
- * SOAK_CLOSE_DYNALITE_ITERATORS=1 (soak's --close-dynalite-iterators, a diagnosis only): dynalite 4
- * closes its iterators with `iterator.return()`, which abstract-level 3 iterators do not have (they
- * have `close()`), so every Query leaves one iterator open; this gives them a `return()` that closes.
+ * (dynalite 4.0.0 alone leaks one iterator per Query; local/dynamodb.ts closes them, and this count
+ * shows it stays flat.)
  */
 import { writeHeapSnapshot } from 'node:v8';
+import { dynaliteStorageLevel } from '../local/dynamodb';
 
 interface ProbeRequest {
   probe: 'memory' | 'snapshot';
@@ -20,10 +19,8 @@ interface ProbeRequest {
 type Prototype = Record<string, unknown>;
 
 let openResources = 0;
-let shimmed = false;
 try {
-  // The copy dynalite's memory-level uses (hoisted, one copy in node_modules).
-  const level = require('abstract-level') as { AbstractLevel: { prototype: Prototype }; AbstractIterator: { prototype: Prototype } };
+  const level = dynaliteStorageLevel() as { AbstractLevel: { prototype: Prototype } };
   const levelPrototype = level.AbstractLevel.prototype as Prototype & {
     attachResource(resource: unknown): void;
     detachResource(resource: unknown): void;
@@ -38,15 +35,6 @@ try {
     openResources--;
     return detach.call(this, resource);
   };
-  if (process.env.SOAK_CLOSE_DYNALITE_ITERATORS === '1') {
-    const common = Object.getPrototypeOf(level.AbstractIterator.prototype) as Prototype;
-    if (!('return' in common)) {
-      common.return = function (this: { close(): Promise<void> }) {
-        return this.close();
-      };
-      shimmed = true;
-    }
-  }
 } catch {
   openResources = NaN; // abstract-level not found: nothing to count
 }
@@ -57,7 +45,7 @@ if (process.send) {
     if (request.probe === 'snapshot' && request.file) writeHeapSnapshot(request.file);
     const gc = (globalThis as { gc?: () => void }).gc;
     if (request.gc && gc) gc();
-    process.send!({ probe: 'memory', id: request.id, gc: Boolean(request.gc && gc), usage: process.memoryUsage(), openResources, shimmed });
+    process.send!({ probe: 'memory', id: request.id, gc: Boolean(request.gc && gc), usage: process.memoryUsage(), openResources });
   });
   // The IPC channel must not keep the server alive on its own.
   process.channel?.unref();

@@ -23,7 +23,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { newestServableSecond } from '../lambda/domain/find-group-chat';
-import { checkDelivery, growthVerdict, isDense, windowMin, type ChatMessage, type DeliveryVerdict, type RssSample } from './soak-check';
+import type { Message } from '../lambda/data/table';
+import { seededRandom } from '../test/support/random';
+import { checkDelivery, growthVerdict, isDense, windowMin, type DeliveryVerdict, type RssSample } from './soak-check';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -46,7 +48,6 @@ interface Options {
   json?: string;
   singleProcess: boolean;
   heapSnapshots?: string;
-  closeDynaliteIterators: boolean;
 }
 
 const USAGE = `usage: npm run soak -- [--duration SECONDS] [--json FILE] [options]
@@ -64,11 +65,9 @@ const USAGE = `usage: npm run soak -- [--duration SECONDS] [--json FILE] [option
   --seed N            random seed (default: time based, printed)
   --json FILE         also write the summary as JSON
   --single-process    run local/start.ts --memory (API and dynalite in one process, as npm start)
-  --heap-snapshots DIR  diagnosis: heap snapshots of the server processes at warm-up end and load end
-  --close-dynalite-iterators  diagnosis: make dynalite close its iterators (see bench/soak-probe.ts);
-                      not how npm start runs, so the summary says so`;
+  --heap-snapshots DIR  diagnosis: heap snapshots of the server processes at warm-up end and load end`;
 
-const FLAGS = ['single-process', 'close-dynalite-iterators'];
+const FLAGS = ['single-process'];
 const VALUED = ['duration', 'chapters', 'senders', 'churners', 'exact', 'legacy', 'send-interval', 'poll-interval', 'warmup', 'rss-limit', 'drain-timeout', 'seed', 'json', 'heap-snapshots'];
 
 function parseOptions(argv: string[]): Options {
@@ -113,7 +112,6 @@ function parseOptions(argv: string[]): Options {
     json: raw.get('json'),
     singleProcess: raw.has('single-process'),
     heapSnapshots: raw.get('heap-snapshots'),
-    closeDynaliteIterators: raw.has('close-dynalite-iterators'),
   };
 }
 
@@ -122,17 +120,6 @@ function parseOptions(argv: string[]): Options {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** mulberry32: a small seeded generator, so a run's choices can be repeated with --seed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const mb = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? '-' : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
 const pct = (value: number) => (Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${value.toFixed(1)} %` : '-');
@@ -163,7 +150,6 @@ interface ProbeAnswer {
   usage: NodeJS.MemoryUsage;
   /** Open resources (iterators) of dynalite's storage in that process. */
   openResources: number;
-  shimmed: boolean;
   /** VmRSS read from /proc right after the probe answered. */
   rss: number;
 }
@@ -219,8 +205,8 @@ async function startNode(name: string, script: string[], env: NodeJS.ProcessEnv)
   const waiting = new Map<number, (answer: ProbeAnswer) => void>();
   child.on('message', (message: { probe?: string; id: number } & Omit<ProbeAnswer, 'rss'>) => {
     if (message?.probe !== 'memory') return;
-    const { gc, usage, openResources, shimmed } = message;
-    waiting.get(message.id)?.({ gc, usage, openResources, shimmed, rss: readRss(pid) ?? usage.rss });
+    const { gc, usage, openResources } = message;
+    waiting.get(message.id)?.({ gc, usage, openResources, rss: readRss(pid) ?? usage.rss });
     waiting.delete(message.id);
   });
   const probe = (options: { gc: boolean; snapshot?: string }) =>
@@ -278,7 +264,7 @@ async function startNode(name: string, script: string[], env: NodeJS.ProcessEnv)
 
 /** The API process (measured and checked) and, unless single-process, the database's process. */
 async function startServers(options: Options): Promise<{ api: NodeProcess; db?: NodeProcess }> {
-  const env = { SOAK_CLOSE_DYNALITE_ITERATORS: options.closeDynaliteIterators ? '1' : '', DYNAMODB_ENDPOINT: '', TABLE_NAME: '' };
+  const env = { DYNAMODB_ENDPOINT: '', TABLE_NAME: '' };
   if (options.singleProcess) {
     return { api: await startNode('server', [path.join('local', 'start.ts'), '--memory'], { ...env, PORT: '0', DYNAMODB_PORT: '0' }) };
   }
@@ -393,7 +379,7 @@ const identity = (u: User) => ({ 'x-user-id': String(u.user_id), 'x-user-type': 
 interface ChapterLedger {
   chapterId: number;
   /** What sends answered 200 with. */
-  accepted: ChatMessage[];
+  accepted: Message[];
   /** Bodies of sends whose outcome the client cannot know (a 5xx or no answer, not retried to a 200). */
   ambiguous: Set<string>;
   members: number;
@@ -403,7 +389,7 @@ interface Poller {
   chapterId: number;
   mode: 'last_id' | 'msg_time';
   limit?: number;
-  received: ChatMessage[];
+  received: Message[];
   polls: number;
   caughtUp: boolean;
 }
@@ -517,7 +503,7 @@ async function main(): Promise<number> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const answer = await client.post('send_group_chat', params, { form: random() < 0.5, headers: identity(user) });
       if (answer?.status === 200) {
-        ledger.accepted.push(answer.body.data as ChatMessage);
+        ledger.accepted.push(answer.body.data as Message);
         return;
       }
       if (answer && answer.status < 500) {
@@ -634,7 +620,7 @@ async function main(): Promise<number> {
           await sleep(100);
           continue;
         }
-        const page = answer.body.data as { list: ChatMessage[]; has_more: boolean };
+        const page = answer.body.data as { list: Message[]; has_more: boolean };
         poller.received.push(...page.list);
         const last = page.list.at(-1);
         if (last) cursor = mode === 'last_id' ? last.id : last.create_time;
@@ -668,9 +654,9 @@ async function main(): Promise<number> {
 
   // The stored log of each chapter and its member_count, read through the API after the load.
   client.counting = false;
-  const logs = new Map<number, { log: ChatMessage[]; memberCount: number | undefined }>();
+  const logs = new Map<number, { log: Message[]; memberCount: number | undefined }>();
   for (const chapterId of chapterIds) {
-    const log: ChatMessage[] = [];
+    const log: Message[] = [];
     let memberCount: number | undefined;
     for (let more = true, lastId = 0, failures = 0; more; ) {
       const answer = await client.post('find_group_chat', { id: chapterId, last_id: lastId, limit: 200 });
@@ -680,7 +666,7 @@ async function main(): Promise<number> {
         await sleep(100);
         continue;
       }
-      const page = answer.body.data as { list: ChatMessage[]; has_more: boolean; member_count: number };
+      const page = answer.body.data as { list: Message[]; has_more: boolean; member_count: number };
       log.push(...page.list);
       lastId = page.list.at(-1)?.id ?? lastId;
       more = page.has_more;
@@ -779,8 +765,7 @@ async function main(): Promise<number> {
       [
         [
           'processes',
-          (options.singleProcess ? `local/start.ts --memory (API + dynalite), pid ${server.pid}` : `API pid ${server.pid}, dynalite pid ${servers.db!.pid} (bench/soak-server.ts)`) +
-            (options.closeDynaliteIterators ? ' — DIAGNOSIS: dynalite iterators closed by a shim (not how npm start runs)' : ''),
+          options.singleProcess ? `local/start.ts --memory (API + dynalite), pid ${server.pid}` : `API pid ${server.pid}, dynalite pid ${servers.db!.pid} (bench/soak-server.ts)`,
         ],
         ['load duration', `${(loadEndMs / 1000).toFixed(1)} s (warm-up ${(warmupEndMs / 1000).toFixed(1)} s)`],
         ['drain (pollers catching up)', `${(drainMs / 1000).toFixed(1)} s`],

@@ -6,11 +6,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkDelivery, growthVerdict, isDense, windowMin, type ChatMessage } from '../../bench/soak-check';
+import { checkDelivery, growthVerdict, isDense, windowMin } from '../../bench/soak-check';
+import type { Message } from '../../lambda/data/table';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-const message = (id: number, create_time = 1_700_000_000 + Math.floor(id / 3)): ChatMessage => ({
+const message = (id: number, create_time = 1_700_000_000 + Math.floor(id / 3)): Message => ({
   id,
   user_id: 7,
   user_type: 2,
