@@ -33,9 +33,12 @@ export interface BenchDatabase {
   close(): Promise<void>;
 }
 
-/** Starts bench/dynalite-server.mjs and resolves with its endpoint. */
+/** Starts bench/dynalite-server.ts and resolves with its endpoint. */
 function startDynaliteProcess(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'dynalite-server.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'dynalite-server.ts')], {
+    cwd: path.join(__dirname, '..'),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`dynalite exited with ${code}`)));
