@@ -40,6 +40,11 @@ export const MISSING_AUTHORIZATION =
   `No authorization configured. Give the JWT issuer and audience (-c ${CONTEXT.jwtIssuer}=https://… -c ${CONTEXT.jwtAudience}=<client id>), ` +
   `or ask for an open demo stack that trusts x-user-* headers and must not serve real users (-c ${CONTEXT.openDemo}=true).`;
 
+/** A context setting is missing or wrong: `cdk synth` prints the message alone (bin/app.ts). */
+export class ContextError extends Error {
+  override name = 'ContextError';
+}
+
 export function stackName(stage: string): string {
   return `${STACK_NAME_PREFIX}-${stage}`;
 }
@@ -56,7 +61,7 @@ export function buildApp(app: App): ChatStack {
       .filter(Boolean);
 
   const stage = context(CONTEXT.stage) ?? DEFAULT_STAGE;
-  if (!isStageName(stage)) throw new Error(`unknown stage "${stage}": use one of ${Object.keys(STAGES).join(', ')}`);
+  if (!isStageName(stage)) throw new ContextError(`unknown stage "${stage}": use one of ${Object.keys(STAGES).join(', ')}`);
   const defaults: StageSettings = STAGES[stage];
   const settings: StageSettings = {
     ...defaults,
@@ -87,14 +92,14 @@ function authorizationFromContext(
   const issuer = context(CONTEXT.jwtIssuer);
   const audience = list(CONTEXT.jwtAudience);
   const openDemo = context(CONTEXT.openDemo);
-  if (openDemo !== undefined && openDemo !== 'true' && openDemo !== 'false') throw new Error(`${CONTEXT.openDemo} must be true or false`);
+  if (openDemo !== undefined && openDemo !== 'true' && openDemo !== 'false') throw new ContextError(`${CONTEXT.openDemo} must be true or false`);
   if (openDemo === 'true') {
-    if (issuer || audience) throw new Error(`${CONTEXT.openDemo}=true and a JWT authorizer exclude each other`);
+    if (issuer || audience) throw new ContextError(`${CONTEXT.openDemo}=true and a JWT authorizer exclude each other`);
     return { openDemo: true };
   }
-  if (!issuer && !audience) throw new Error(MISSING_AUTHORIZATION);
-  if (!issuer || !audience?.length) throw new Error(`set both ${CONTEXT.jwtIssuer} and ${CONTEXT.jwtAudience}`);
-  if (!/^https:\/\/\S+$/.test(issuer)) throw new Error(`${CONTEXT.jwtIssuer} must be an https:// URL`);
+  if (!issuer && !audience) throw new ContextError(MISSING_AUTHORIZATION);
+  if (!issuer || !audience?.length) throw new ContextError(`set both ${CONTEXT.jwtIssuer} and ${CONTEXT.jwtAudience}`);
+  if (!/^https:\/\/\S+$/.test(issuer)) throw new ContextError(`${CONTEXT.jwtIssuer} must be an https:// URL`);
   return {
     jwt: {
       issuer,
@@ -112,6 +117,6 @@ function authorizationFromContext(
 function positiveNumber(value: string | undefined, key: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${key} must be a positive number, got "${value}"`);
+  if (!Number.isFinite(n) || n <= 0) throw new ContextError(`${key} must be a positive number, got "${value}"`);
   return n;
 }

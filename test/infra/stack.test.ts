@@ -3,6 +3,7 @@
  * and an unacknowledged finding fails the test) and with cdk.json's feature flags. The main template
  * is the production one: stage prod, a JWT authorizer from context.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -363,6 +364,16 @@ describe('authorization from context', () => {
     expect(() => buildApp(newApp({ ...NO_BUNDLING, [CONTEXT.jwtIssuer]: ISSUER }))).toThrow(/jwtAudience/);
     expect(() => buildApp(newApp({ ...NO_BUNDLING, [CONTEXT.jwtIssuer]: 'http://plain', [CONTEXT.jwtAudience]: 'a' }))).toThrow(/https/);
     expect(() => buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.openDemo]: 'true' }))).toThrow(/exclude each other/);
+  });
+
+  test('`cdk synth` without them prints what to give, without a stack trace, and fails', () => {
+    const synth = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bin/app.ts')], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH }, // no CDK_CONTEXT_JSON: no context at all
+      encoding: 'utf8',
+    });
+    expect(synth.status).toBe(1);
+    expect(synth.stderr.trim()).toBe(MISSING_AUTHORIZATION);
   });
 
   test('required scopes and claim names from context', () => {
