@@ -3,8 +3,7 @@
  * 405 (with `Allow`), any other path 404, both as the envelope, so a client never reads a bare
  * gateway error from us. It touches no data. The local server answers unmatched requests with it too.
  */
-import type { ApiEvent, ApiResult } from '../http/api-handler';
-import { envelope } from '../http/api-handler';
+import { envelope, type ApiEvent, type ApiResult } from '../http/api-handler';
 import { ErrorCode } from '../http/errors';
 import { ROUTES } from '../routes';
 
