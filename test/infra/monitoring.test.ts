@@ -15,6 +15,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/observability';
 import { ROUTES } from '../../lambda/routes';
+import { acknowledgementsUnder } from '../support/nag';
 import { ChatMonitoring, ROUTE_TABLE_OPERATIONS, tableOperationsOf, type ChatMonitoringProps } from '../../lib/monitoring';
 
 const PREFIX = 'GroupChat-test';
@@ -435,16 +436,6 @@ describe('dashboard', () => {
 });
 
 describe('cdk-nag (AwsSolutions and Serverless)', () => {
-  /** Acknowledgements on a construct and all below it: [path relative to the construct, rule id, reason]. */
-  function acknowledgementsUnder(scope: IConstruct): Array<[string, string, string]> {
-    return scope.node.findAll().flatMap((construct) =>
-      construct.node.metadata
-        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-        .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
-        .map(([id, reason]): [string, string, string] => [construct.node.path.replace(`${scope.node.path}/`, ''), id.replace(/^annotation::/i, ''), reason]),
-    );
-  }
-
   test.each([
     ['without', {}],
     ['with', { alarmEmail: 'ops@example.com' }],
@@ -460,12 +451,9 @@ describe('cdk-nag (AwsSolutions and Serverless)', () => {
 
   test('with a subscription, only its redrive policy, with the reason', () => {
     const { monitoring } = fixture({ alarmEmail: 'ops@example.com' });
-    const acknowledged = acknowledgementsUnder(monitoring);
-    expect(acknowledged).toHaveLength(1);
-    const [[path, id, reason]] = acknowledged;
-    expect(path).toBe(monitoring.emailSubscription!.node.path.replace(`${monitoring.node.path}/`, ''));
-    expect(id).toBe('Serverless-SNSRedrivePolicy');
-    expect(reason).toMatch(/only alarm state changes/);
+    expect(acknowledgementsUnder(monitoring)).toEqual([
+      { path: monitoring.emailSubscription!.node.path, id: 'Serverless-SNSRedrivePolicy', reason: expect.stringMatching(/only alarm state changes/) },
+    ]);
   });
 
   test('the packs are live: a topic without enforceSSL and a bare e-mail subscription are findings', () => {

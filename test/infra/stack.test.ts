@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, CfnElement, Validations, type Stack } from 'aws-cdk-lib';
+import { App, CfnElement, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -22,6 +22,7 @@ import { buildApp, CONTEXT, MISSING_AUTHORIZATION } from '../../lib/app';
 import { esbuildOptionsFor } from '../../lib/bundling';
 import { ChatStack, PROJECT_ROOT } from '../../lib/chat-stack';
 import { STAGES } from '../../lib/stages';
+import { acknowledgementsUnder } from '../support/nag';
 
 /** The context `cdk synth` reads from cdk.json: the tests synthesize with the same feature flags. */
 const CDK_JSON_CONTEXT = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context;
@@ -319,16 +320,6 @@ test('outputs: ApiUrl (the default stage) and TableName', () => {
   template.hasOutput('TableName', { Value: { Ref: tableId } });
 });
 
-/** Every acknowledged cdk-nag finding in an app: the construct, the rule and the reason. */
-function acknowledgementsOf(scope: App) {
-  return scope.node.findAll().flatMap((construct) =>
-    construct.node.metadata
-      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
-      .map(([id, reason]) => ({ path: construct.node.path, id: id.replace(/^annotation::/i, ''), reason })),
-  );
-}
-
 describe('cdk-nag', () => {
   test('AwsSolutions and Serverless report no unacknowledged finding', () => {
     expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
@@ -336,7 +327,7 @@ describe('cdk-nag', () => {
   });
 
   test('prod acknowledges only findings that do not apply, each with its reason', () => {
-    const acknowledged = acknowledgementsOf(app);
+    const acknowledged = acknowledgementsUnder(app);
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(40);
     // A dead-letter queue catches failed asynchronous invocations; API Gateway invokes synchronously.
     expect(acknowledged.filter((a) => a.id === 'Serverless-LambdaDLQ').map((a) => a.path).sort()).toEqual(
@@ -412,7 +403,7 @@ describe('authorization from context', () => {
       Environment: { Variables: Match.objectLike({ [IDENTITY_ENV.source]: 'headers' }) },
     });
     Annotations.fromStack(demoStack).hasWarning(`/${demoStack.stackName}`, Match.stringLikeRegexp('anyone can act as anyone'));
-    const apig4 = acknowledgementsOf(demoApp).filter((a) => a.id === 'AwsSolutions-APIG4');
+    const apig4 = acknowledgementsUnder(demoApp).filter((a) => a.id === 'AwsSolutions-APIG4');
     expect(apig4).toEqual([{ path: `${demoStack.stackName}/Api`, id: 'AwsSolutions-APIG4', reason: expect.stringMatching(/open demo/) }]);
     expect(new AwsSolutionsChecks().validateScope(demoApp).violations).toEqual([]);
   });
