@@ -3,19 +3,17 @@
  * the shared bundling options), loaded in a fresh `node` process and invoked with events/*.json
  * against dynalite — what `sam local invoke` would run.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { buildApp, CONTEXT } from '../../lib/app';
 import { PROJECT_ROOT } from '../../lib/chat-stack';
 import { ROUTES } from '../../lambda/routes';
 import { seedDemoChapter } from '../../local/demo-chapter';
+import { runBundle } from '../support/bundle';
 import { startTestTable, type TestTable } from '../support/dynamodb';
 
-const run = promisify(execFile);
 const CDK_JSON_CONTEXT = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context;
 const event = (name: string) => path.join(PROJECT_ROOT, 'events', `${name}.json`);
 
@@ -48,17 +46,8 @@ afterAll(async () => {
 
 /** Runs the built bundle of `routeId` on the events, as the Lambda runtime would, with its environment. */
 async function invokeBuilt(routeId: string, ...events: string[]) {
-  const { stdout } = await run(process.execPath, [path.join(__dirname, '../support/invoke-bundle.mjs'), path.join(assets[routeId], 'index.mjs'), ...events], {
-    env: {
-      PATH: process.env.PATH,
-      TABLE_NAME: table.tableName,
-      DYNAMODB_ENDPOINT: table.endpoint,
-      IDENTITY_SOURCE: 'headers',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // Only the results on stdout (the EMF lines are tested in observability.test.ts).
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    },
-  });
+  // Only the results on stdout (the EMF lines are tested in observability.test.ts).
+  const { stdout } = await runBundle(path.join(assets[routeId], 'index.mjs'), events, table, { POWERTOOLS_METRICS_DISABLED: 'true' });
   return stdout
     .trim()
     .split('\n')

@@ -5,11 +5,9 @@
  * bodies, tokens, names — ever reaches a line, on success, 4xx, 503 or 500 paths; and the built
  * ESM bundle emits the same.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { build } from 'esbuild';
 import { UNAVAILABLE_MESSAGE } from '../../lambda/http/errors';
@@ -18,6 +16,7 @@ import { seedDemoChapter } from '../../local/demo-chapter';
 import { lambdaContext } from '../../local/lambda-context';
 import type { LambdaHandler } from '../../local/server';
 import type { Handlers } from '../support/chat-client';
+import { runBundle } from '../support/bundle';
 import { messageRun, putMessages, startTestTable, type TestTable } from '../support/dynamodb';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 
@@ -42,7 +41,6 @@ const { handlersFor } = require('../support/chat-client') as typeof import('../s
 /* eslint-enable @typescript-eslint/no-require-imports */
 const { METRIC, METRICS_NAMESPACE, SERVICE_NAME } = observability;
 
-const run = promisify(execFile);
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
 const CHAPTER = 7;
 const MEMBER = { 'x-user-id': '42', 'x-user-type': '2', 'x-user-name': 'obs-user' };
@@ -287,17 +285,10 @@ describe('the built ESM bundle (as deployed), in a fresh process', () => {
   /** Two polls in one process; every line it printed (invoke-bundle.mjs prints each result as a line too). */
   async function twoPolls(env: Record<string, string>): Promise<Line[]> {
     const pollEvent = path.join(PROJECT_ROOT, 'events/find-group-chat-json.json');
-    const { stdout, stderr } = await run(process.execPath, [path.join(__dirname, '../support/invoke-bundle.mjs'), bundle, pollEvent, pollEvent], {
-      env: {
-        PATH: process.env.PATH,
-        TABLE_NAME: table.tableName,
-        DYNAMODB_ENDPOINT: table.endpoint,
-        IDENTITY_SOURCE: 'headers',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-        POWERTOOLS_SERVICE_NAME: 'group-chat-bundle',
-        ...env,
-      },
+    const { stdout, stderr } = await runBundle(bundle, [pollEvent, pollEvent], table, {
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      POWERTOOLS_SERVICE_NAME: 'group-chat-bundle',
+      ...env,
     });
     expect(stderr).toBe('');
     const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Line);
