@@ -7,7 +7,7 @@
  * shows it stays flat.)
  */
 import { writeHeapSnapshot } from 'node:v8';
-import { dynaliteStorageLevel } from '../local/dynamodb';
+import { countStorageResources } from '../test/support/storage-resources';
 
 interface ProbeRequest {
   probe: 'memory' | 'snapshot';
@@ -16,28 +16,8 @@ interface ProbeRequest {
   file?: string;
 }
 
-type Prototype = Record<string, unknown>;
-
-let openResources = 0;
-try {
-  const level = dynaliteStorageLevel() as { AbstractLevel: { prototype: Prototype } };
-  const levelPrototype = level.AbstractLevel.prototype as Prototype & {
-    attachResource(resource: unknown): void;
-    detachResource(resource: unknown): void;
-  };
-  const attach = levelPrototype.attachResource;
-  const detach = levelPrototype.detachResource;
-  levelPrototype.attachResource = function (this: unknown, resource: unknown) {
-    openResources++;
-    return attach.call(this, resource);
-  };
-  levelPrototype.detachResource = function (this: unknown, resource: unknown) {
-    openResources--;
-    return detach.call(this, resource);
-  };
-} catch {
-  openResources = NaN; // abstract-level not found: nothing to count
-}
+// Started before the server loads dynalite, so every iterator it opens is counted.
+const openResources = countStorageResources();
 
 if (process.send) {
   process.on('message', (request: ProbeRequest) => {
@@ -45,7 +25,7 @@ if (process.send) {
     if (request.probe === 'snapshot' && request.file) writeHeapSnapshot(request.file);
     const gc = (globalThis as { gc?: () => void }).gc;
     if (request.gc && gc) gc();
-    process.send!({ probe: 'memory', id: request.id, gc: Boolean(request.gc && gc), usage: process.memoryUsage(), openResources });
+    process.send!({ probe: 'memory', id: request.id, gc: Boolean(request.gc && gc), usage: process.memoryUsage(), openResources: openResources() });
   });
   // The IPC channel must not keep the server alive on its own.
   process.channel?.unref();

@@ -3,33 +3,21 @@
  * 4.0.0 alone leaks one per Query; local/dynamodb.ts closes them).
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dynaliteStorageLevel } from '../../local/dynamodb';
 import { messageRun, putMessages, startTestTable, type TestTable } from '../support/dynamodb';
-
-type Level = { attachResource(resource: unknown): void; detachResource(resource: unknown): void };
+import { countStorageResources } from '../support/storage-resources';
 
 let table: TestTable;
-let open = 0;
+let openResources: () => number;
 
 beforeAll(async () => {
-  // Count the resources (iterators) the storage opens and closes, in every database of this process.
-  const prototype = dynaliteStorageLevel().AbstractLevel.prototype as Level;
-  const { attachResource, detachResource } = prototype;
-  prototype.attachResource = function (this: Level, resource: unknown) {
-    open++;
-    return attachResource.call(this, resource);
-  };
-  prototype.detachResource = function (this: Level, resource: unknown) {
-    open--;
-    return detachResource.call(this, resource);
-  };
+  openResources = countStorageResources();
   table = await startTestTable();
   await putMessages(table, 1, messageRun({ firstId: 1, count: 30, firstTime: 1_700_000_000, perSecond: 2 }));
 });
 afterAll(() => table.close());
 
 test('100 queries of every kind leave no storage iterator open', async () => {
-  const before = open;
+  const before = openResources();
   const queries = [
     { KeyConditionExpression: 'chapter_id = :c', ExpressionAttributeValues: { ':c': 1 } }, // reads to the end
     { KeyConditionExpression: 'chapter_id = :c', ExpressionAttributeValues: { ':c': 1 }, Limit: 3 }, // stops early
@@ -41,5 +29,5 @@ test('100 queries of every kind leave no storage iterator open', async () => {
   }
   // Closing is asynchronous: let it finish.
   await new Promise((resolve) => setTimeout(resolve, 50));
-  expect(open - before).toBe(0);
+  expect(openResources() - before).toBe(0);
 });
