@@ -4,7 +4,8 @@
  */
 import { Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { ChatStack, type Authorization } from './chat-stack';
+import type { Authorization } from './chat-api';
+import { ChatStack } from './chat-stack';
 import { DEFAULT_STAGE, STAGES, isStageName, type StageSettings } from './stages';
 
 export const STACK_NAME_PREFIX = 'GroupChat';

@@ -10,24 +10,19 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DYNAMODB_CALL_BUDGET_MS } from '../lambda/data/client';
-import { TABLE } from '../lambda/data/table';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability';
+import { DYNAMODB_CALL_BUDGET_MS, ENV, METRICS_NAMESPACE, SERVICE_NAME, TABLE } from '../lambda/contract';
 import { BUNDLING, LAMBDA_RUNTIME } from './bundling';
 
-/** The environment variable the handlers read the table name from. */
-export const TABLE_NAME_ENV = 'TABLE_NAME';
-
 /**
- * Powertools settings of every function (lambda/observability.ts): the logs' `service` and the
+ * Powertools settings of every function (names from ENV): the logs' `service` and the
  * metrics' dimension and namespace. No Powertools Tracer is bundled (it cost +124 KB and ~30 ms of
  * cold-start CPU; active tracing gives the function's segments without it); should one be added,
  * it must not capture responses (message lists) into traces, so that is set off here already.
  */
 export const OBSERVABILITY_ENV = {
-  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-  POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+  [ENV.serviceName]: SERVICE_NAME,
+  [ENV.metricsNamespace]: METRICS_NAMESPACE,
+  [ENV.tracerCaptureResponse]: 'false',
 } as const;
 
 /**
@@ -126,6 +121,6 @@ export class ChatFunction extends NodejsFunction {
     const resources = [table.tableArn];
     if (options.queriesCreateTimeIndex) resources.push(`${table.tableArn}/index/${TABLE.createTimeIndex.name}`);
     this.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources }));
-    this.addEnvironment(TABLE_NAME_ENV, table.tableName);
+    this.addEnvironment(ENV.tableName, table.tableName);
   }
 }

@@ -2,9 +2,9 @@
  * The demo chapter local runs start with: the seven messages and two members of the original API
  * page's example (../shared/seed), so `id=1&msg_time=0` answers that example.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PRESENCE_SK, memberItem, messageItem, type Message, type PresenceItem } from '../lambda/data/table';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Message } from '../lambda/contract';
+import { writeHistory } from '../lambda/data';
 
 export const DEMO_CHAPTER_ID = 1;
 
@@ -23,22 +23,8 @@ export const DEMO_MESSAGES: Message[] = [
 
 const JOINED_AT = 1719283900;
 
-/** Idempotent and non-destructive: writes only the demo items that do not exist yet. */
-export async function seedDemoChapter(db: DynamoDBDocumentClient, tableName: string): Promise<number> {
-  const presence: PresenceItem = { chapter_id: DEMO_CHAPTER_ID, sk: PRESENCE_SK, member_count: 2, version: 2, count_version: 2 };
-  const items = [
-    ...DEMO_MESSAGES.map((m) => messageItem(DEMO_CHAPTER_ID, m)),
-    ...[student, teacher].map((u) => memberItem(DEMO_CHAPTER_ID, { ...u, joined_at: JOINED_AT })),
-    presence,
-  ];
-  let written = 0;
-  for (const Item of items) {
-    try {
-      await db.send(new PutCommand({ TableName: tableName, Item, ConditionExpression: 'attribute_not_exists(sk)' }));
-      written++;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-  }
-  return written;
+/** Idempotent and non-destructive: writes only the demo items that do not exist yet; returns how many it wrote. */
+export function seedDemoChapter(db: DynamoDBDocumentClient, tableName: string): Promise<number> {
+  const members = [student, teacher].map((u) => ({ ...u, joined_at: JOINED_AT }));
+  return writeHistory(db, tableName, DEMO_CHAPTER_ID, { messages: DEMO_MESSAGES, members }, { onlyAbsent: true });
 }

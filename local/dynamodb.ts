@@ -7,8 +7,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { createDocumentClient, dynamoDbConfig } from '../lambda/data/client';
-import { createTableInput } from '../lambda/data/table';
+import { ENV } from '../lambda/contract';
+import { createDocumentClient, createTableInput, dynamoDbConfig } from '../lambda/data';
 
 /** abstract-level, the storage layer under dynalite: the copy dynalite's memory-level loads. */
 export function dynaliteStorageLevel(): { AbstractLevel: { prototype: object }; AbstractIterator: { prototype: object } } {
@@ -57,7 +57,7 @@ export function startDynalite(options: { path?: string; port?: number; host?: st
 
 /** A document client for a local endpoint, configured as the functions configure theirs. */
 export function localClient(endpoint: string): DynamoDBDocumentClient {
-  return createDocumentClient(dynamoDbConfig({ DYNAMODB_ENDPOINT: endpoint }));
+  return createDocumentClient(dynamoDbConfig({ [ENV.dynamodbEndpoint]: endpoint }));
 }
 
 /** Creates the chat table unless it exists. */

@@ -5,15 +5,14 @@
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { DYNAMODB_ENDPOINT_ENV } from '../lambda/data/client';
-import { IDENTITY_ENV } from '../lambda/http/identity';
+import { ENV } from '../lambda/contract';
 import { seedDemoChapter } from './demo-chapter';
 import { ensureTable, localClient, startDynalite } from './dynamodb';
 
 // The AWS SDK warns about Node.js 20 on every client it builds; locally that is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // Metrics are CloudWatch's business: locally they would print one EMF line per request.
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env[ENV.metricsDisabled] ??= 'true';
 
 export const LOCAL_TABLE_NAME = 'group-chat-local';
 export const DATA_DIR = path.resolve(__dirname, '..', '.local-data', 'dynalite');
@@ -36,7 +35,7 @@ export async function startLocalDatabase(options: { memory: boolean; port: numbe
 
 /** Uses a running local engine (DYNAMODB_ENDPOINT, or `npm start`'s), else starts one of its own. */
 export async function openLocalDatabase(env: NodeJS.ProcessEnv = process.env): Promise<LocalDatabase> {
-  const endpoint = env[DYNAMODB_ENDPOINT_ENV] || `http://127.0.0.1:${env.DYNAMODB_PORT || DEFAULT_DYNAMODB_PORT}`;
+  const endpoint = env[ENV.dynamodbEndpoint] || `http://127.0.0.1:${env.DYNAMODB_PORT || DEFAULT_DYNAMODB_PORT}`;
   if (await isListening(new URL(endpoint))) {
     await prepare(endpoint);
     return { endpoint, tableName: LOCAL_TABLE_NAME, close: async () => undefined };
@@ -49,9 +48,9 @@ export async function openLocalDatabase(env: NodeJS.ProcessEnv = process.env): P
  * and identity from the x-user-* headers, which only local runs and open demo stacks trust.
  */
 export function useLocalEnvironment(db: LocalDatabase): void {
-  process.env.TABLE_NAME = db.tableName;
-  process.env[DYNAMODB_ENDPOINT_ENV] = db.endpoint;
-  process.env[IDENTITY_ENV.source] = 'headers';
+  process.env[ENV.tableName] = db.tableName;
+  process.env[ENV.dynamodbEndpoint] = db.endpoint;
+  process.env[ENV.identitySource] = 'headers';
 }
 
 async function prepare(endpoint: string): Promise<void> {

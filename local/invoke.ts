@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ROUTES } from '../lambda/routes';
+import { ROUTES } from '../lambda/contract';
 import { openLocalDatabase, useLocalEnvironment } from './environment';
 import { lambdaContext } from './lambda-context';
-import { loadHandler } from './server';
+import { loadHandler } from './handlers';
 
 async function main(): Promise<void> {
   const file = process.argv[2];
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const db = await openLocalDatabase();
   try {
     useLocalEnvironment(db);
-    const handler = await loadHandler(route);
+    const handler = await loadHandler(route.entry);
     console.log(JSON.stringify(await handler(event, lambdaContext(route.id)), null, 2));
   } finally {
     await db.close();

@@ -5,7 +5,8 @@
  */
 import { DEMO_CHAPTER_ID } from './demo-chapter';
 import { DEFAULT_DYNAMODB_PORT, DATA_DIR, startLocalDatabase, useLocalEnvironment } from './environment';
-import { createLocalServer, loadHandlers } from './server';
+import { loadHandlers } from './handlers';
+import { createLocalServer } from './server';
 
 async function main(): Promise<void> {
   const memory = process.argv.includes('--memory');

@@ -13,12 +13,10 @@
  * With a `readerId` (authorization on), only members of the chapter may read it: the membership
  * read runs beside the messages read, never after it, so a poll still takes one round trip.
  */
-import type { ChatStore } from '../data/chat-store';
-import type { Message } from '../data/table';
-import { ApiError, ErrorCode } from '../http/errors';
+import type { GroupChatPage, Message } from '../contract';
+import type { PollReads } from '../ports/chat-store';
+import { NotMemberError } from './errors';
 
-export const DEFAULT_PAGE_SIZE = 100;
-export const MAX_PAGE_SIZE = 200;
 /** Longer than the worst delay between a writer stamping create_time and its put becoming visible. */
 export const HOLD_BACK_MARGIN_MS = 1000;
 
@@ -32,18 +30,7 @@ export interface FindGroupChatQuery {
   readerId?: number;
 }
 
-export interface GroupChatPage {
-  member_count: number;
-  list: Message[];
-  has_more: boolean;
-}
-
-export type ChatReader = Pick<
-  ChatStore,
-  'messagesAfterId' | 'messagesByCreateTime' | 'memberCount' | 'isMember' | 'memberCountAndMembership'
->;
-
-export async function findGroupChat(store: ChatReader, query: FindGroupChatQuery, nowMs = Date.now()): Promise<GroupChatPage> {
+export async function findGroupChat(store: PollReads, query: FindGroupChatQuery, nowMs = Date.now()): Promise<GroupChatPage> {
   const { chapterId, cursor, limit, readerId } = query;
   const [page, isMember] =
     'lastId' in cursor
@@ -55,7 +42,7 @@ export async function findGroupChat(store: ChatReader, query: FindGroupChatQuery
   // The membership read is eventually consistent (half the cost); a "no" is confirmed with a strongly
   // consistent read, so someone who has just joined is not turned away. Denials are rare: this costs nothing.
   if (readerId !== undefined && !isMember && !(await store.isMember(chapterId, readerId))) {
-    throw new ApiError(ErrorCode.Forbidden, 'only members of this chapter may read it; join first');
+    throw new NotMemberError('read');
   }
   return page;
 }
@@ -65,7 +52,7 @@ export function newestServableSecond(nowMs: number, marginMs = HOLD_BACK_MARGIN_
   return Math.floor((nowMs - marginMs) / 1000) - 1;
 }
 
-async function pageAfterId(store: ChatReader, chapterId: number, lastId: number, limit: number): Promise<GroupChatPage> {
+async function pageAfterId(store: PollReads, chapterId: number, lastId: number, limit: number): Promise<GroupChatPage> {
   // One extra item: the presence item when the page is not full, or the message that proves more wait.
   const read = await store.messagesAfterId(chapterId, lastId, limit + 1);
   const hasMore = read.messages.length > limit || (read.memberCount === undefined && read.truncated);
@@ -74,7 +61,7 @@ async function pageAfterId(store: ChatReader, chapterId: number, lastId: number,
 }
 
 async function pageAfterTime(
-  store: ChatReader,
+  store: PollReads,
   chapterId: number,
   msgTime: number,
   limit: number,
@@ -97,7 +84,7 @@ async function pageAfterTime(
  * after the last whole second: every message of a second the page touches is in the page.
  */
 async function wholeSecondsPage(
-  store: ChatReader,
+  store: PollReads,
   chapterId: number,
   fromTime: number,
   toTime: number,

@@ -12,12 +12,11 @@
  * the old one was seen holding another message. So all attempts of one send race for the same key
  * and at most one message is ever stored for it; the retry returns that message.
  */
-import type { ChatStore } from '../data/chat-store';
-import { isUnavailableError } from '../data/client';
 import { randomUUID } from 'node:crypto';
-import { messageFromItem, messageItem, sendReservationSk, type Message, type MessageItem } from '../data/table';
-import { ApiError, ErrorCode } from '../http/errors';
-import type { Identity } from './identity';
+import type { Identity, Message } from '../contract';
+import type { LoggedMessage, MembershipReads, MessageLog } from '../ports/chat-store';
+import { StorageUnavailableError } from '../ports/errors';
+import { ChatBusyError, NotMemberError } from './errors';
 
 /** At most this many messages share one create_time; more spill into the next second (bounds a legacy page). */
 export const MAX_MESSAGES_PER_SECOND = 200;
@@ -39,25 +38,10 @@ export interface SendGroupChat {
   clientMsgId?: string;
 }
 
-export type MessageWriter = Pick<
-  ChatStore,
-  | 'isMember'
-  | 'lastMessage'
-  | 'messageItem'
-  | 'putMessageIfAbsent'
-  | 'sendReservation'
-  | 'putSendReservationIfAbsent'
-  | 'moveSendReservation'
->;
-
-export class ClaimContentionError extends ApiError {
-  constructor() {
-    super(ErrorCode.Unavailable, 'the chat is too busy right now, retry shortly');
-  }
-}
+export type MessageWriter = MessageLog & MembershipReads;
 
 /** create_time and second_seq of the message that follows `previous`, stamped at `nowMs`. */
-export function stampAfter(previous: MessageItem | undefined, nowMs: number): { create_time: number; second_seq: number } {
+export function stampAfter(previous: LoggedMessage | undefined, nowMs: number): { create_time: number; second_seq: number } {
   const now = Math.floor(nowMs / 1000);
   if (!previous || now > previous.create_time) return { create_time: now, second_seq: 0 };
   const seq = (previous.second_seq ?? 0) + 1;
@@ -67,16 +51,15 @@ export function stampAfter(previous: MessageItem | undefined, nowMs: number): { 
 }
 
 export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, clock: () => number = Date.now): Promise<Message> {
-  const { chapterId, sender } = send;
-  const reservationSk = send.clientMsgId === undefined ? undefined : sendReservationSk(sender.user_id, send.clientMsgId);
-  const origin = `${sender.user_id}#${send.clientMsgId ?? randomUUID()}`;
-  const reservedId = async () => (await store.sendReservation(chapterId, sender.user_id, send.clientMsgId!))?.msg_id;
+  const { chapterId, sender, clientMsgId } = send;
+  const origin = `${sender.user_id}#${clientMsgId ?? randomUUID()}`;
+  const reservedId = () => store.reservedId(chapterId, sender.user_id, clientMsgId!);
   const [member, reservedAtStart, newest] = await Promise.all([
     store.isMember(chapterId, sender.user_id),
-    reservationSk === undefined ? undefined : reservedId(),
+    clientMsgId === undefined ? undefined : reservedId(),
     store.lastMessage(chapterId),
   ]);
-  if (!member) throw new ApiError(ErrorCode.Forbidden, 'only members of this chapter may send; join first');
+  if (!member) throw new NotMemberError('send');
 
   /** The newest message known to this send: the one its next candidate id follows. */
   let last = newest;
@@ -85,21 +68,17 @@ export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, c
   let failedPuts = 0;
   for (let puts = 0, steps = 0; puts < MAX_CLAIM_ATTEMPTS && steps < 4 * MAX_CLAIM_ATTEMPTS; steps++) {
     const next = (last?.id ?? 0) + 1;
-    if (reservationSk !== undefined) {
+    if (clientMsgId !== undefined) {
       if (reserved === undefined) {
-        const created = await store.putSendReservationIfAbsent({
-          chapter_id: chapterId,
-          sk: reservationSk,
-          msg_id: next,
-          expires_at: Math.floor(clock() / 1000) + RESERVATION_TTL_SECONDS,
-        });
+        const expiresAt = Math.floor(clock() / 1000) + RESERVATION_TTL_SECONDS;
+        const created = await store.reserveIdIfAbsent(chapterId, sender.user_id, clientMsgId, next, expiresAt);
         reserved = created ? next : await reservedId();
         if (!created) continue;
       } else if (reserved < next) {
         // The reserved id is taken: by an earlier attempt of this send, or by another message.
-        const holder = reserved === last?.id ? last : await store.messageItem(chapterId, reserved);
-        if (holder?.origin === origin) return messageFromItem(holder);
-        const moved = await store.moveSendReservation(chapterId, reservationSk, reserved, next);
+        const holder = reserved === last?.id ? last : await store.message(chapterId, reserved);
+        if (holder?.origin === origin) return withoutLogFields(holder);
+        const moved = await store.moveReservation(chapterId, sender.user_id, clientMsgId, reserved, next);
         reserved = moved ? next : await reservedId();
         if (!moved) continue;
       } else if (reserved > next) {
@@ -113,20 +92,25 @@ export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, c
     const { create_time, second_seq } = stampAfter(last, clock()); // right before the put, on every attempt
     const message: Message = { id: next, ...sender, msg_body: send.body, create_time };
     try {
-      if (await store.putMessageIfAbsent(messageItem(chapterId, message, { origin, second_seq }))) return message;
+      if (await store.putMessageIfAbsent(chapterId, { ...message, origin, second_seq })) return message;
     } catch (error) {
       // One attempt per put (a retry must carry a fresh stamp): a transient failure is retried here.
-      if (!isUnavailableError(error) || ++failedPuts >= MAX_FAILED_PUTS) throw error;
+      if (!(error instanceof StorageUnavailableError) || ++failedPuts >= MAX_FAILED_PUTS) throw error;
     }
     // Lost the race, failed, or won it and lost the answer: the holder of `next` tells which.
     await jitter(puts);
     // Re-read the head after the pause: following only the holder of `next` would crawl one id at
     // a time behind writers that kept going, and starve.
-    const [holder, head] = await Promise.all([store.messageItem(chapterId, next), store.lastMessage(chapterId)]);
-    if (holder?.origin === origin) return messageFromItem(holder);
+    const [holder, head] = await Promise.all([store.message(chapterId, next), store.lastMessage(chapterId)]);
+    if (holder?.origin === origin) return withoutLogFields(holder);
     last = head;
   }
-  throw new ClaimContentionError();
+  throw new ChatBusyError();
+}
+
+/** The message as the API returns it: the log's own fields stay in the log. */
+function withoutLogFields({ origin: _origin, second_seq: _secondSeq, ...message }: LoggedMessage): Message {
+  return message;
 }
 
 /** Full jitter, growing from 10 ms to 160 ms: spreads writers that keep colliding on one chapter. */

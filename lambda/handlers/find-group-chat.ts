@@ -1,16 +1,18 @@
 /** POST message/find_group_chat — the polling endpoint app clients call every 5 seconds. */
-import { chatStoreFromEnv } from '../data/chat-store';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, findGroupChat, type FindGroupChatQuery } from '../domain/find-group-chat';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../contract';
+import { chatStoreFromEnv } from '../data';
+import { findGroupChat, type FindGroupChatQuery } from '../domain/find-group-chat';
 import { apiHandler } from '../http/api-handler';
 import { badRequest } from '../http/errors';
 import { identityConfig, identityOf } from '../http/identity';
+import { Telemetry } from '../http/observability';
 import { chapterIdParam, optionalInt, type Params } from '../http/params';
-import { countedPoll } from '../observability';
 
 /** create_time is in Unix seconds; a value this large can only be milliseconds (year 5138 in s). */
 const MAX_UNIX_SECONDS = 99_999_999_999;
 
-const store = chatStoreFromEnv();
+const telemetry = new Telemetry();
+const store = chatStoreFromEnv(process.env, telemetry.countRetries);
 const identity = identityConfig();
 
 export function parseFindGroupChat(params: Params): FindGroupChatQuery {
@@ -24,9 +26,9 @@ export function parseFindGroupChat(params: Params): FindGroupChatQuery {
   throw badRequest('msg_time is required (or last_id)');
 }
 
-export const handler = apiHandler((params, event) => {
+export const handler = apiHandler(telemetry, (params, event) => {
   // With authorization on, only members read a chapter; an open demo (header identity) reads as before.
   const readerId = identity.source === 'jwt' ? identityOf(event, identity).user_id : undefined;
   const query = { ...parseFindGroupChat(params), readerId };
-  return findGroupChat(store, query).then((page) => countedPoll('msgTime' in query.cursor, page));
+  return findGroupChat(store, query).then((page) => telemetry.countedPoll('msgTime' in query.cursor, page));
 });

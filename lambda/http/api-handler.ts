@@ -4,39 +4,32 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { isUnavailableError } from '../data/client';
-import { countMetric, describeError, logger, METRIC, observability } from '../observability';
-import { ApiError, ErrorCode, INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE } from './errors';
+import { ErrorCode, METRIC } from '../contract';
+import { envelope } from './envelope';
+import { answerFor } from './errors';
+import { describeError, observability, type Telemetry } from './observability';
 import { readParams, type Params } from './params';
 
 export type ApiEvent = APIGatewayProxyEventV2;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
 
-const HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
-
-export function envelope(code: number, msg: string, data: object | null): ApiResult {
-  return { statusCode: code, headers: { ...HEADERS }, body: JSON.stringify({ code, msg, data }) };
-}
-
-/** Errors become envelopes: ApiError as it says, transient database failures 503, the rest 500. */
-const errorEnvelope = (): middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context> => ({
+/** Errors become envelopes (lambda/http/errors.ts says which code); 503s and 500s are logged and counted, without internals in the answer. */
+const errorEnvelope = (telemetry: Telemetry): middy.MiddlewareObj<ApiEvent, ApiResult, Error, Context> => ({
   onError: (request) => {
-    const error = request.error;
-    if (error instanceof ApiError) {
-      request.response = envelope(error.code, error.message, null);
-      return;
+    const answer = answerFor(request.error);
+    if (answer.alert) {
+      // Logged with the request id (function_request_id) so an operator can find it; the client reads no internals.
+      const internal = answer.code === ErrorCode.Internal;
+      telemetry.logger.error('request failed', { status: answer.code, error: describeError(request.error, { stack: internal }) });
+      telemetry.count(internal ? METRIC.Errors : METRIC.Unavailable);
     }
-    const code = isUnavailableError(error) ? ErrorCode.Unavailable : ErrorCode.Internal;
-    // Logged with the request id (function_request_id) so an operator can find it; the client reads no internals.
-    logger.error('request failed', { status: code, error: describeError(error, { stack: code === ErrorCode.Internal }) });
-    countMetric(code === ErrorCode.Unavailable ? METRIC.Unavailable : METRIC.Errors);
-    request.response = envelope(code, code === ErrorCode.Unavailable ? UNAVAILABLE_MESSAGE : INTERNAL_MESSAGE, null);
+    request.response = envelope(answer.code, answer.msg, null);
   },
 });
 
-export function apiHandler(handle: (params: Params, event: ApiEvent) => Promise<object>) {
+export function apiHandler(telemetry: Telemetry, handle: (params: Params, event: ApiEvent) => Promise<object>) {
   return middy<ApiEvent, ApiResult, Error, Context>()
-    .use(observability<ApiEvent, ApiResult>())
-    .use(errorEnvelope())
+    .use(observability<ApiEvent, ApiResult>(telemetry))
+    .use(errorEnvelope(telemetry))
     .handler(async (event) => envelope(200, 'ok', await handle(readParams(event), event)));
 }

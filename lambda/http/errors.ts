@@ -1,21 +1,11 @@
 /**
- * The API's error codes (the envelope's `code`, equal to the HTTP status) and the error value
- * handlers throw. Anything that is not an ApiError becomes a 500 or 503 without internals.
+ * Errors as the API answers them. The HTTP layer's own refusals (bad parameters, identity, body) are
+ * ApiErrors; the domain's errors get their status here and nowhere else. Anything else becomes a
+ * 500 without internals.
  */
-export const ErrorCode = {
-  BadRequest: 400,
-  Unauthorized: 401,
-  Forbidden: 403,
-  NotFound: 404,
-  MethodNotAllowed: 405,
-  PayloadTooLarge: 413,
-  UnsupportedMediaType: 415,
-  TooManyRequests: 429,
-  Internal: 500,
-  Unavailable: 503,
-} as const;
-
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+import { ErrorCode } from '../contract';
+import { ChatBusyError, NotMemberError } from '../domain/errors';
+import { StorageUnavailableError } from '../ports/errors';
 
 export class ApiError extends Error {
   constructor(
@@ -32,3 +22,19 @@ export const badRequest = (message: string): ApiError => new ApiError(ErrorCode.
 /** What a client reads for the errors whose details stay in our logs. */
 export const INTERNAL_MESSAGE = 'internal error';
 export const UNAVAILABLE_MESSAGE = 'service temporarily unavailable, retry shortly';
+
+/** How an error is answered, and whether an operator must hear of it (logged and counted). */
+export interface ErrorAnswer {
+  code: ErrorCode;
+  msg: string;
+  /** 503 and 500: logged with the request id and counted as a metric. */
+  alert: boolean;
+}
+
+export function answerFor(error: unknown): ErrorAnswer {
+  if (error instanceof ApiError) return { code: error.code, msg: error.message, alert: false };
+  if (error instanceof NotMemberError) return { code: ErrorCode.Forbidden, msg: error.message, alert: false };
+  if (error instanceof ChatBusyError) return { code: ErrorCode.Unavailable, msg: error.message, alert: false };
+  if (error instanceof StorageUnavailableError) return { code: ErrorCode.Unavailable, msg: UNAVAILABLE_MESSAGE, alert: true };
+  return { code: ErrorCode.Internal, msg: INTERNAL_MESSAGE, alert: true };
+}

@@ -4,30 +4,23 @@
  * those (IDENTITY_SOURCE=headers), take it from the x-user-id, x-user-type and x-user-name headers.
  * A missing or malformed identity is a 401.
  */
-import type { Identity } from '../domain/identity';
-import type { ApiEvent } from './api-handler';
-import { ApiError, ErrorCode } from './errors';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { ENV, ErrorCode, type Identity } from '../contract';
+import { ApiError } from './errors';
 
 export interface IdentityConfig {
   source: 'jwt' | 'headers';
   claims: { userId: string; userType: string; userName: string };
 }
 
-export const IDENTITY_ENV = {
-  source: 'IDENTITY_SOURCE',
-  userIdClaim: 'JWT_CLAIM_USER_ID',
-  userTypeClaim: 'JWT_CLAIM_USER_TYPE',
-  userNameClaim: 'JWT_CLAIM_USER_NAME',
-} as const;
-
 /** Read once at init; anything but an explicit `headers` means tokens (never trust headers by accident). */
 export function identityConfig(env: NodeJS.ProcessEnv = process.env): IdentityConfig {
   return {
-    source: env[IDENTITY_ENV.source] === 'headers' ? 'headers' : 'jwt',
+    source: env[ENV.identitySource] === 'headers' ? 'headers' : 'jwt',
     claims: {
-      userId: env[IDENTITY_ENV.userIdClaim] || 'user_id',
-      userType: env[IDENTITY_ENV.userTypeClaim] || 'user_type',
-      userName: env[IDENTITY_ENV.userNameClaim] || 'name',
+      userId: env[ENV.userIdClaim] || 'user_id',
+      userType: env[ENV.userTypeClaim] || 'user_type',
+      userName: env[ENV.userNameClaim] || 'name',
     },
   };
 }
@@ -60,7 +53,7 @@ function decodeHeader(value: string | undefined): string | undefined {
   }
 }
 
-export function identityOf(event: ApiEvent, config: IdentityConfig): Identity {
+export function identityOf(event: APIGatewayProxyEventV2, config: IdentityConfig): Identity {
   if (config.source === 'headers') {
     const h = event.headers ?? {};
     return {

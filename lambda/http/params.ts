@@ -4,7 +4,8 @@
  * numeric strings. Every violation is a 400 whose message names the parameter and the rule.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ApiError, ErrorCode, badRequest } from './errors';
+import { ErrorCode } from '../contract';
+import { ApiError, badRequest } from './errors';
 
 /**
  * The largest body read. A 2 000-character message form-encoded takes up to 24 KB (4-byte characters

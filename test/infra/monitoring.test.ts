@@ -13,10 +13,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/observability';
-import { ROUTES } from '../../lambda/routes';
+import { METRIC, METRICS_NAMESPACE, ROUTES, SERVICE_NAME } from '../../lambda/contract';
+import { ChatMonitoring, type ChatMonitoringProps } from '../../lib/monitoring';
+import { ROUTE_TABLE_OPERATIONS, tableOperationsOf } from '../../lib/monitoring/table-alarms';
 import { acknowledgementsUnder } from '../support/nag';
-import { ChatMonitoring, ROUTE_TABLE_OPERATIONS, tableOperationsOf, type ChatMonitoringProps } from '../../lib/monitoring';
 
 const PREFIX = 'GroupChat-test';
 const ROUTE_IDS = ['FindGroupChat', 'SendGroupChat'] as const;
@@ -140,7 +140,7 @@ beforeAll(() => {
 });
 
 describe('topic', () => {
-  test('one topic, named for the stack, not KMS-encrypted (it carries only alarm state changes; see lib/monitoring.ts)', () => {
+  test('one topic, named for the stack, not KMS-encrypted (it carries only alarm state changes; see lib/monitoring/alarm-topic.ts)', () => {
     base.template.resourceCountIs('AWS::SNS::Topic', 1);
     base.template.hasResourceProperties('AWS::SNS::Topic', {
       DisplayName: `${PREFIX} alarms`,
@@ -188,7 +188,7 @@ describe('topic', () => {
 
   test('no subscription without alarmEmail', () => {
     base.template.resourceCountIs('AWS::SNS::Subscription', 0);
-    expect(base.monitoring.emailSubscription).toBeUndefined();
+    expect(base.monitoring.topic.emailSubscription).toBeUndefined();
   });
 
   test('alarmEmail subscribes that address to the topic by e-mail', () => {
@@ -452,7 +452,7 @@ describe('cdk-nag (AwsSolutions and Serverless)', () => {
   test('with a subscription, only its redrive policy, with the reason', () => {
     const { monitoring } = fixture({ alarmEmail: 'ops@example.com' });
     expect(acknowledgementsUnder(monitoring)).toEqual([
-      { path: monitoring.emailSubscription!.node.path, id: 'Serverless-SNSRedrivePolicy', reason: expect.stringMatching(/only alarm state changes/) },
+      { path: monitoring.topic.emailSubscription!.node.path, id: 'Serverless-SNSRedrivePolicy', reason: expect.stringMatching(/only alarm state changes/) },
     ]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * Observability on the synthesized template, built as `cdk synth` builds it (buildApp, cdk.json's
  * feature flags, cdk-nag): every function traces actively with X-Ray and may send its segments,
- * and carries the Powertools settings its logs and metrics read (lambda/observability.ts).
+ * and carries the Powertools settings its logs and metrics read (lambda/http/observability.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,7 +9,7 @@ import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/observability';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/contract';
 import { buildApp, CONTEXT } from '../../lib/app';
 import { OBSERVABILITY_ENV } from '../../lib/chat-function';
 import { PROJECT_ROOT, type ChatStack } from '../../lib/chat-stack';

@@ -14,10 +14,7 @@ import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { build } from 'esbuild';
-import { DYNAMODB_CALL_BUDGET_MS, DYNAMODB_ENDPOINT_ENV } from '../../lambda/data/client';
-import { createTableInput } from '../../lambda/data/table';
-import { IDENTITY_ENV } from '../../lambda/http/identity';
-import { NOT_ROUTED, ROUTES } from '../../lambda/routes';
+import { DYNAMODB_CALL_BUDGET_MS, ENV, NOT_ROUTED, ROUTES, TABLE } from '../../lambda/contract';
 import { buildApp, CONTEXT, MISSING_AUTHORIZATION } from '../../lib/app';
 import { esbuildOptionsFor } from '../../lib/bundling';
 import { ChatStack, PROJECT_ROOT } from '../../lib/chat-stack';
@@ -96,13 +93,21 @@ describe('table', () => {
     });
   });
 
-  test('is the table local runs create (same keys, index and billing)', () => {
-    const local = createTableInput('unused');
+  // Local runs map the same schema to CreateTable (lambda/data/create-table.ts).
+  test("maps the contract's one table schema (TABLE): keys, index and TTL", () => {
+    const { partitionKey, sortKey, createTimeIndex, timeToLiveAttribute } = TABLE;
+    const key = (attribute: { name: string }, keyType: 'HASH' | 'RANGE') => ({ AttributeName: attribute.name, KeyType: keyType });
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      KeySchema: local.KeySchema,
-      AttributeDefinitions: local.AttributeDefinitions,
-      LocalSecondaryIndexes: local.LocalSecondaryIndexes,
-      BillingMode: local.BillingMode,
+      KeySchema: [key(partitionKey, 'HASH'), key(sortKey, 'RANGE')],
+      AttributeDefinitions: [partitionKey, sortKey, createTimeIndex.sortKey].map(({ name, type }) => ({ AttributeName: name, AttributeType: type })),
+      LocalSecondaryIndexes: [
+        {
+          IndexName: createTimeIndex.name,
+          KeySchema: [key(partitionKey, 'HASH'), key(createTimeIndex.sortKey, 'RANGE')],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      TimeToLiveSpecification: { AttributeName: timeToLiveAttribute, Enabled: true },
     });
   });
 
@@ -155,8 +160,8 @@ describe('functions', () => {
         Variables: Match.objectLike({
           TABLE_NAME: route ? { Ref: tableId } : Match.absent(),
           NODE_OPTIONS: '--enable-source-maps',
-          [IDENTITY_ENV.source]: 'jwt',
-          [DYNAMODB_ENDPOINT_ENV]: Match.absent(),
+          [ENV.identitySource]: 'jwt',
+          [ENV.dynamodbEndpoint]: Match.absent(),
         }),
       },
     });
@@ -285,7 +290,7 @@ describe('HTTP API', () => {
       StageName: '$default',
       AutoDeploy: true,
       AccessLogSettings: {
-        DestinationArn: getAtt(logicalId(stack, stack.accessLogs)),
+        DestinationArn: getAtt(logicalId(stack, stack.api.accessLogs)),
         Format: Match.serializedJson(
           Match.objectLike({
             requestId: '$context.requestId',
@@ -385,9 +390,9 @@ describe('authorization from context', () => {
     scoped.allResourcesProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
-          [IDENTITY_ENV.userIdClaim]: 'custom:user_id',
-          [IDENTITY_ENV.userNameClaim]: 'nickname',
-          [IDENTITY_ENV.userTypeClaim]: Match.absent(),
+          [ENV.userIdClaim]: 'custom:user_id',
+          [ENV.userNameClaim]: 'nickname',
+          [ENV.userTypeClaim]: Match.absent(),
         }),
       },
     });
@@ -400,7 +405,7 @@ describe('authorization from context', () => {
     demo.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
     demo.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'NONE' });
     demo.allResourcesProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ [IDENTITY_ENV.source]: 'headers' }) },
+      Environment: { Variables: Match.objectLike({ [ENV.identitySource]: 'headers' }) },
     });
     Annotations.fromStack(demoStack).hasWarning(`/${demoStack.stackName}`, Match.stringLikeRegexp('anyone can act as anyone'));
     const apig4 = acknowledgementsUnder(demoApp).filter((a) => a.id === 'AwsSolutions-APIG4');
@@ -473,7 +478,7 @@ describe('stages and other context', () => {
     const endpoint = 'http://host.docker.internal:8000';
     const localStack = buildApp(newApp({ ...NO_BUNDLING, [CONTEXT.dynamodbEndpoint]: endpoint, [CONTEXT.openDemo]: 'true' }));
     Template.fromStack(localStack).allResourcesProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ [DYNAMODB_ENDPOINT_ENV]: endpoint }) },
+      Environment: { Variables: Match.objectLike({ [ENV.dynamodbEndpoint]: endpoint }) },
     });
     Annotations.fromStack(localStack).hasWarning(`/${localStack.stackName}`, Match.stringLikeRegexp('do not deploy'));
   });

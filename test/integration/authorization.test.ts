@@ -5,9 +5,9 @@
  * (503 under injected DynamoDB faults: read-faults.test.ts, which runs in this mode too.)
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { handler as notRouted } from '../../lambda/handlers/not-found';
+import { handler as notRouted } from '../../lambda/handlers/not-routed';
 import { MAX_BODY_BYTES } from '../../lambda/http/params';
-import { apiGatewayEvent } from '../../local/server';
+import { apiGatewayEvent } from '../../local/api-gateway-event';
 import { call, eventFor } from '../support/api';
 import { chatClient, handlersFor, jsonEvent, withClaims, type Handlers } from '../support/chat-client';
 import { messageRun, putMessages, startTestTable, type TestTable } from '../support/dynamodb';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildApp, CONTEXT } from '../../lib/app';
 import { PROJECT_ROOT } from '../../lib/chat-stack';
-import { ROUTES } from '../../lambda/routes';
+import { ROUTES } from '../../lambda/contract';
 import { seedDemoChapter } from '../../local/demo-chapter';
 import { runBundle } from '../support/bundle';
 import { startTestTable, type TestTable } from '../support/dynamodb';

@@ -5,10 +5,11 @@
  * injected between the SDK and dynalite at the HTTP level, so the SDK's own retries run, and with
  * senders that give up half-way and retry the whole call with the same client_msg_id.
  */
-import { createChatStore, type ChatStore } from '../../lambda/data/chat-store';
-import { dynamoDbConfig, isUnavailableError } from '../../lambda/data/client';
-import { ApiError } from '../../lambda/http/errors';
-import type { Message } from '../../lambda/data/table';
+import type { Message } from '../../lambda/contract';
+import { createChatStore, dynamoDbConfig } from '../../lambda/data';
+import { ChatBusyError } from '../../lambda/domain/errors';
+import type { ChatStore } from '../../lambda/ports/chat-store';
+import { StorageUnavailableError } from '../../lambda/ports/errors';
 import { HOLD_BACK_MARGIN_MS, findGroupChat } from '../../lambda/domain/find-group-chat';
 import { sendGroupChat } from '../../lambda/domain/send-group-chat';
 import { chatClient, handlersFor, type Handlers } from '../support/chat-client';
@@ -133,7 +134,7 @@ async function runChat(options: Options): Promise<Outcome> {
         } else if (abandon) {
           // The call dies after one of its steps (its writes applied), then the client retries it.
           outcome.abandoned.crashed++;
-          const steps = ['isMember', 'lastMessage', 'putSendReservationIfAbsent', 'putMessageIfAbsent'];
+          const steps = ['isMember', 'lastMessage', 'reserveIdIfAbsent', 'putMessageIfAbsent'];
           const crashAfter = steps[Math.floor(random() * steps.length)];
           await sendGroupChat(crashingStore(proxiedStore, (method) => method === crashAfter), {
             chapterId,
@@ -143,7 +144,7 @@ async function runChat(options: Options): Promise<Outcome> {
           }).catch((error) => {
             // The client gave up on this call; a crash, a fault or a 503 of its own makes no difference
             // to what follows: the retry must end with exactly one message.
-            if (!(error instanceof InjectedCrash || error instanceof ApiError || isUnavailableError(error))) throw error;
+            if (!(error instanceof InjectedCrash || error instanceof ChatBusyError || error instanceof StorageUnavailableError)) throw error;
           });
           message = await untilAccepted(send);
         } else {

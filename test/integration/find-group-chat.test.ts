@@ -4,12 +4,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ChatStore } from '../../lambda/data/chat-store';
-import { dynamoDbConfig } from '../../lambda/data/client';
-import type { Message } from '../../lambda/data/table';
-import { findGroupChat, type GroupChatPage } from '../../lambda/domain/find-group-chat';
+import type { GroupChatPage, Message } from '../../lambda/contract';
+import { chatStore, dynamoDbConfig } from '../../lambda/data';
+import { findGroupChat } from '../../lambda/domain/find-group-chat';
+import type { ChatStore } from '../../lambda/ports/chat-store';
 import { DEMO_CHAPTER_ID, seedDemoChapter } from '../../local/demo-chapter';
-import type { LambdaHandler } from '../../local/server';
+import type { LambdaHandler } from '../../local/handlers';
 import seedExample from '../fixtures/seed-example-response.json';
 import { call, eventFor, type RequestShape } from '../support/api';
 import { handlersFor } from '../support/chat-client';
@@ -200,7 +200,7 @@ describe('DynamoDB requests per poll', () => {
       step: 'initialize',
     });
     const db = DynamoDBDocumentClient.from(client);
-    store = new ChatStore({ db, stampedWrites: db }, table.tableName);
+    store = chatStore({ db, stampedWrites: db }, table.tableName);
   });
   beforeEach(() => (sent = []));
 

@@ -9,10 +9,10 @@
 import fc from 'fast-check';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { MAX_BODY_BYTES, chapterIdParam, readParams } from '../../lambda/http/params';
-import { handler as notRouted } from '../../lambda/handlers/not-found';
-import { apiGatewayEvent, matchRoute } from '../../local/server';
-import { messageFromItem } from '../../lambda/data/table';
-import { joinGroupChat } from '../../lambda/domain/presence';
+import { handler as notRouted } from '../../lambda/handlers/not-routed';
+import { apiGatewayEvent, matchRoute } from '../../local/api-gateway-event';
+import { messageFromItem } from '../../lambda/data/items';
+import { joinGroupChat } from '../../lambda/domain/membership';
 import { seedDemoChapter } from '../../local/demo-chapter';
 import { call } from '../support/api';
 import { handlersFor, type Handlers } from '../support/chat-client';

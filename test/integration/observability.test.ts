@@ -10,17 +10,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { build } from 'esbuild';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/contract';
 import { UNAVAILABLE_MESSAGE } from '../../lambda/http/errors';
 import { esbuildOptionsFor } from '../../lib/bundling';
 import { seedDemoChapter } from '../../local/demo-chapter';
 import { lambdaContext } from '../../local/lambda-context';
-import type { LambdaHandler } from '../../local/server';
+import type { LambdaHandler } from '../../local/handlers';
 import type { Handlers } from '../support/chat-client';
 import { runBundle } from '../support/bundle';
 import { messageRun, putMessages, startTestTable, type TestTable } from '../support/dynamodb';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 
-// The handlers read these at import (so nothing imported above may import lambda/observability).
+// The handlers read these at init, when they are imported (below).
 // Metrics on (test/support/env.ts turns them off elsewhere); an on-demand container, as Lambda says
 // in AWS_LAMBDA_INITIALIZATION_TYPE (Powertools reports cold starts only then); DEBUG, so every
 // request writes a line (the default level, INFO, is tested on the bundle below); and event logging
@@ -35,11 +36,9 @@ delete process.env.POWERTOOLS_DEV;
 
 // Imported after the environment is set (local/server, which chat-client uses, imports the handlers' middleware).
 /* eslint-disable @typescript-eslint/no-require-imports */
-const observability = require('../../lambda/observability') as typeof import('../../lambda/observability');
-const { apiGatewayEvent } = require('../../local/server') as typeof import('../../local/server');
+const { apiGatewayEvent } = require('../../local/api-gateway-event') as typeof import('../../local/api-gateway-event');
 const { handlersFor } = require('../support/chat-client') as typeof import('../support/chat-client');
 /* eslint-enable @typescript-eslint/no-require-imports */
-const { METRIC, METRICS_NAMESPACE, SERVICE_NAME } = observability;
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
 const CHAPTER = 7;

@@ -4,7 +4,8 @@
  * random stalls before every step, so counts taken at different versions race to be stored.
  */
 import { findGroupChat } from '../../lambda/domain/find-group-chat';
-import { joinGroupChat, leaveGroupChat, type MemberCount } from '../../lambda/domain/presence';
+import type { MemberCount } from '../../lambda/contract';
+import { joinGroupChat, leaveGroupChat } from '../../lambda/domain/membership';
 import { crashingStore, InjectedCrash } from '../support/crash';
 import { seededRandom } from '../support/random';
 import { startTestTable, type TestTable } from '../support/dynamodb';
@@ -15,7 +16,7 @@ afterAll(() => table.close());
 
 const USERS = 60;
 const CHAPTER = 7;
-const STEPS = ['putMemberIfAbsent', 'deleteMember', 'bumpPresenceVersion', 'countMembers', 'storeMemberCount'];
+const STEPS = ['putMemberIfAbsent', 'deleteMember', 'bumpMembershipVersion', 'countMembers', 'storeMemberCount'];
 
 it('member_count ends equal to the member items, never negative, and polls report it', async () => {
   const random = seededRandom(20261127);

@@ -1,7 +1,7 @@
 /** send_group_chat, join_group_chat and leave_group_chat on dynalite: the contract of each route. */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { sendGroupChat, MAX_MESSAGES_PER_SECOND } from '../../lambda/domain/send-group-chat';
-import { apiGatewayEvent } from '../../local/server';
+import { apiGatewayEvent } from '../../local/api-gateway-event';
 import { eventFor, call } from '../support/api';
 import { chatClient, handlersFor, post, type Handlers } from '../support/chat-client';
 import { startTestTable, type TestTable } from '../support/dynamodb';

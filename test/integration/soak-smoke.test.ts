@@ -1,13 +1,13 @@
 /**
- * Keeps `npm run soak` (bench/soak.ts) from rotting: its checker catches what it must catch, and a
+ * Keeps `npm run soak` (bench/soak/run.ts) from rotting: its checker catches what it must catch, and a
  * 5-second run against the real local server passes with messages and polls in both modes.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkDelivery, growthVerdict, isDense, windowMin } from '../../bench/soak-check';
-import type { Message } from '../../lambda/data/table';
+import { checkDelivery, growthVerdict, isDense, windowMin } from '../../bench/soak/check';
+import type { Message } from '../../lambda/contract';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -75,7 +75,7 @@ describe('npm run soak -- --duration 5', () => {
 
   it('runs the local server under mixed load and finds every message delivered exactly once', async () => {
     const json = path.join(dir, 'soak.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/soak.ts', '--duration', '5', '--json', json], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/soak/run.ts', '--duration', '5', '--json', json], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,7 +1,8 @@
 /** Calling a route's handler the way API Gateway does: an HTTP API payload-format-2.0 event. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { lambdaContext } from '../../local/lambda-context';
-import { apiGatewayEvent, type LambdaHandler } from '../../local/server';
+import { apiGatewayEvent } from '../../local/api-gateway-event';
+import type { LambdaHandler } from '../../local/handlers';
 
 export interface Envelope<T = Record<string, unknown>> {
   code: number;

@@ -1,9 +1,8 @@
 /** A test client of the chat's routes: calls the handlers in-process with API Gateway events, as a member would. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { Identity } from '../../lambda/domain/identity';
-import type { Message } from '../../lambda/data/table';
-import type { GroupChatPage } from '../../lambda/domain/find-group-chat';
-import { apiGatewayEvent, type LambdaHandler } from '../../local/server';
+import { ENV, type GroupChatPage, type Identity, type Message } from '../../lambda/contract';
+import { apiGatewayEvent } from '../../local/api-gateway-event';
+import type { LambdaHandler } from '../../local/handlers';
 import { call, type ApiResponse } from './api';
 import type { TestTable } from './dynamodb';
 
@@ -24,9 +23,9 @@ export type IdentitySource = 'headers' | 'jwt';
  * open demo stacks, or, with 'jwt', from verified token claims as behind the JWT authorizer.
  */
 export function configureHandlers(table: TestTable, endpoint = table.endpoint, identitySource: IdentitySource = 'headers'): void {
-  process.env.TABLE_NAME = table.tableName;
-  process.env.DYNAMODB_ENDPOINT = endpoint;
-  process.env.IDENTITY_SOURCE = identitySource;
+  process.env[ENV.tableName] = table.tableName;
+  process.env[ENV.dynamodbEndpoint] = endpoint;
+  process.env[ENV.identitySource] = identitySource;
 }
 
 /** The four handlers, configured for `table` (see configureHandlers). */

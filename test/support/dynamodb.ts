@@ -1,8 +1,8 @@
 /** A fresh chat table on an in-memory dynalite that the test file starts (never a mocked client). */
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createChatStore, type ChatStore } from '../../lambda/data/chat-store';
-import { dynamoDbConfig } from '../../lambda/data/client';
-import { messageItem, type Message } from '../../lambda/data/table';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENV, type Message } from '../../lambda/contract';
+import { createChatStore, dynamoDbConfig, writeHistory } from '../../lambda/data';
+import type { ChatStore } from '../../lambda/ports/chat-store';
 import { ensureTable, localClient, startDynalite } from '../../local/dynamodb';
 
 export interface TestTable {
@@ -17,7 +17,7 @@ export async function startTestTable(tableName = 'chat-test'): Promise<TestTable
   const engine = await startDynalite();
   const db = localClient(engine.endpoint);
   await ensureTable(db, tableName);
-  const store = createChatStore(dynamoDbConfig({ DYNAMODB_ENDPOINT: engine.endpoint }), tableName);
+  const store = createChatStore(dynamoDbConfig({ [ENV.dynamodbEndpoint]: engine.endpoint }), tableName);
   return {
     endpoint: engine.endpoint,
     tableName,
@@ -33,20 +33,7 @@ export async function startTestTable(tableName = 'chat-test'): Promise<TestTable
 
 /** Stores messages as they would have been sent (bypassing send: history, bursts, fixtures). */
 export async function putMessages(table: TestTable, chapterId: number, messages: Message[]): Promise<void> {
-  const batches: Message[][] = [];
-  for (let i = 0; i < messages.length; i += 25) batches.push(messages.slice(i, i + 25));
-  // A few batches at a time: dynalite is single-threaded, more parallelism only queues.
-  for (let i = 0; i < batches.length; i += 8) {
-    await Promise.all(
-      batches.slice(i, i + 8).map(async (batch) => {
-        let requests = batch.map((m) => ({ PutRequest: { Item: messageItem(chapterId, m) } }));
-        while (requests.length > 0) {
-          const out = await table.db.send(new BatchWriteCommand({ RequestItems: { [table.tableName]: requests } }));
-          requests = (out.UnprocessedItems?.[table.tableName] ?? []) as typeof requests;
-        }
-      }),
-    );
-  }
+  await writeHistory(table.db, table.tableName, chapterId, { messages });
 }
 
 /** `count` messages with ids from `firstId`, `perSecond` of them sharing each create_time from `firstTime`. */

@@ -20,8 +20,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { crc32 } from 'node:zlib';
-import { DYNAMODB_TIMEOUTS } from '../../lambda/data/client';
+import { DYNAMODB_TIMEOUTS } from '../../lambda/contract';
+import { answerError, endToEndHeaders, forward, parseAttempt, parseBody, type UpstreamAnswer } from './dynamodb-wire';
 import { seededRandom } from './random';
 
 export type Fault =
@@ -88,58 +88,6 @@ export interface FaultProxyOptions {
   slowMs?: number;
 }
 
-const DYNAMODB_NAMESPACE = 'com.amazonaws.dynamodb.v20120810';
-
-/** The error answers, as DynamoDB sends them. */
-const ERROR_ANSWERS = {
-  throttle: { status: 400, type: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' },
-  'provisioned-throughput': {
-    status: 400,
-    type: 'ProvisionedThroughputExceededException',
-    message:
-      'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
-  },
-  'server-error': { status: 500, type: 'InternalServerError', message: 'Internal server error' },
-} as const satisfies Partial<Record<Fault, { status: number; type: string; message: string }>>;
-
-/** Hop-by-hop headers (RFC 9110 §7.6.1): each hop manages its own connection. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-/** Raw header pairs [name, value, name, value…] without the hop-by-hop ones, names' case kept. */
-function endToEndHeaders(rawHeaders: string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (!HOP_BY_HOP.has(rawHeaders[i].toLowerCase())) kept.push(rawHeaders[i], rawHeaders[i + 1]);
-  }
-  return kept;
-}
-
-function parseBody(raw: Buffer): unknown {
-  if (raw.length === 0) return undefined;
-  const text = raw.toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-function parseAttempt(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  const match = value?.match(/attempt=(\d+)/);
-  return match ? Number(match[1]) : undefined;
-}
-
 export function emptyCounts(): FaultCounts {
   return {
     throttle: 0,
@@ -153,63 +101,111 @@ export function emptyCounts(): FaultCounts {
   };
 }
 
-function randomRequestId(): string {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  return Array.from({ length: 52 }, () => chars[Math.floor(Math.random() * chars.length)]).join('');
-}
+class FaultProxyServer implements FaultProxy {
+  endpoint = '';
+  private plan: FaultPlan | undefined;
+  private seq = 0;
+  private faultCounts = emptyCounts();
+  private closing: Promise<void> | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly upstreamAgent = new http.Agent({ keepAlive: true });
+  private readonly server: http.Server;
 
-export function startFaultProxy(upstream: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
-  const timeoutHoldMs = options.timeoutHoldMs ?? DYNAMODB_TIMEOUTS.requestTimeoutMs + 500;
-  const slowMs = options.slowMs ?? 50;
-  const target = new URL(upstream);
-  const upstreamAgent = new http.Agent({ keepAlive: true });
-
-  let plan: FaultPlan | undefined;
-  let seq = 0;
-  let counts = emptyCounts();
-  let closed = false;
-  let closing: Promise<void> | undefined;
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-
-  const later = (ms: number, action: () => void) => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      action();
-    }, ms);
-    timers.add(timer);
-  };
-
-  /** Sends the request to dynalite and hands over its whole answer; rejects when dynalite fails. */
-  const forward = (req: http.IncomingMessage, body: Buffer) =>
-    new Promise<{ status: number; rawHeaders: string[]; body: Buffer }>((resolve, reject) => {
-      const upstreamReq = http.request(
-        {
-          protocol: target.protocol,
-          hostname: target.hostname,
-          port: target.port,
-          method: req.method,
-          path: req.url,
-          headers: endToEndHeaders(req.rawHeaders),
-          agent: upstreamAgent,
-        },
-        (upstreamRes) => {
-          const chunks: Buffer[] = [];
-          upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
-          upstreamRes.on('end', () =>
-            resolve({ status: upstreamRes.statusCode ?? 502, rawHeaders: upstreamRes.rawHeaders, body: Buffer.concat(chunks) }),
-          );
-          upstreamRes.on('error', reject);
-        },
-      );
-      upstreamReq.on('error', reject);
-      upstreamReq.end(body);
+  constructor(
+    private readonly upstream: URL,
+    private readonly timeoutHoldMs: number,
+    private readonly slowMs: number,
+  ) {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => this.handle(req, res, Buffer.concat(chunks)));
+      req.on('error', () => req.socket.destroy());
     });
+    // Longer than any idle gap between a test's calls: the SDK's agent never reuses a socket the proxy is closing.
+    this.server.keepAliveTimeout = 60_000;
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
 
-  const relay = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, loseResponse: boolean) => {
-    let answer: Awaited<ReturnType<typeof forward>>;
+  listen(): Promise<this> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+        resolve(this);
+      });
+    });
+  }
+
+  setPlan(next: FaultPlan | undefined): void {
+    this.plan = next;
+    this.seq = 0;
+  }
+
+  counts(): FaultCounts {
+    return { ...this.faultCounts };
+  }
+
+  resetCounts(): void {
+    this.faultCounts = emptyCounts();
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      for (const timer of this.timers) clearTimeout(timer);
+      this.timers.clear();
+      this.closing = new Promise<void>((done) => this.server.close(() => done()));
+      for (const socket of this.sockets) socket.destroy();
+      this.upstreamAgent.destroy();
+    }
+    return this.closing;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
+    if (this.closing) {
+      req.socket.destroy();
+      return;
+    }
+    const targetHeader = req.headers['x-amz-target'];
+    const fault = this.plan?.({
+      operation: typeof targetHeader === 'string' ? (targetHeader.split('.').pop() ?? '') : '',
+      body: parseBody(body),
+      seq: ++this.seq,
+      attempt: parseAttempt(req.headers['amz-sdk-request']),
+    });
+    this.faultCounts[fault ?? 'forwarded']++;
+    switch (fault) {
+      case undefined:
+        return void this.relay(req, res, body, false);
+      case 'throttle':
+      case 'provisioned-throughput':
+      case 'server-error':
+        return answerError(res, fault);
+      case 'reset-before':
+        return void req.socket.destroy();
+      case 'timeout-before':
+        return this.later(this.timeoutHoldMs, () => req.socket.destroy());
+      case 'lost-response':
+        return void this.relay(req, res, body, true);
+      case 'slow':
+        return this.later(this.slowMs, () => void this.relay(req, res, body, false));
+      default: {
+        const unknown: never = fault;
+        throw new Error(`unknown fault ${String(unknown)}`);
+      }
+    }
+  }
+
+  /** Forwards the request and relays the answer byte for byte, or, with `loseResponse`, destroys the client's socket instead. */
+  private async relay(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, loseResponse: boolean): Promise<void> {
+    let answer: UpstreamAnswer;
     try {
-      answer = await forward(req, body);
+      answer = await forward(this.upstream, this.upstreamAgent, req, body);
     } catch {
       req.socket.destroy();
       return;
@@ -218,108 +214,23 @@ export function startFaultProxy(upstream: string, options: FaultProxyOptions = {
       req.socket.destroy();
       return;
     }
-    // The flat raw-header array keeps names, their case and order (and content-length) as dynalite sent them.
+    // The flat raw-header array keeps names, their case and order (and content-length) as the engine sent them.
     res.writeHead(answer.status, endToEndHeaders(answer.rawHeaders));
     res.end(answer.body);
-  };
+  }
 
-  const answerError = (res: http.ServerResponse, fault: keyof typeof ERROR_ANSWERS) => {
-    const { status, type, message } = ERROR_ANSWERS[fault];
-    const body = Buffer.from(JSON.stringify({ __type: `${DYNAMODB_NAMESPACE}#${type}`, message }), 'utf8');
-    res.writeHead(status, {
-      'x-amzn-RequestId': randomRequestId(),
-      'x-amzn-ErrorType': `${type}:http://internal.amazon.com/coral/${DYNAMODB_NAMESPACE}/`,
-      'x-amz-crc32': String(crc32(body)),
-      'Content-Type': 'application/x-amz-json-1.0',
-      'Content-Length': String(body.length),
-    });
-    res.end(body);
-  };
+  private later(ms: number, action: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      action();
+    }, ms);
+    this.timers.add(timer);
+  }
+}
 
-  const handle = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
-    if (closed) {
-      req.socket.destroy();
-      return;
-    }
-    const targetHeader = req.headers['x-amz-target'];
-    const request: ProxiedRequest = {
-      operation: typeof targetHeader === 'string' ? (targetHeader.split('.').pop() ?? '') : '',
-      body: parseBody(body),
-      seq: ++seq,
-      attempt: parseAttempt(req.headers['amz-sdk-request']),
-    };
-    const fault = plan?.(request);
-    counts[fault ?? 'forwarded']++;
-    switch (fault) {
-      case undefined:
-        void relay(req, res, body, false);
-        return;
-      case 'throttle':
-      case 'provisioned-throughput':
-      case 'server-error':
-        answerError(res, fault);
-        return;
-      case 'reset-before':
-        req.socket.destroy();
-        return;
-      case 'timeout-before':
-        later(timeoutHoldMs, () => req.socket.destroy());
-        return;
-      case 'lost-response':
-        void relay(req, res, body, true);
-        return;
-      case 'slow':
-        later(slowMs, () => void relay(req, res, body, false));
-        return;
-      default: {
-        const unknown: never = fault;
-        throw new Error(`unknown fault ${String(unknown)}`);
-      }
-    }
-  };
-
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => handle(req, res, Buffer.concat(chunks)));
-    req.on('error', () => req.socket.destroy());
-  });
-  // Longer than any idle gap between a test's calls: the SDK's agent never reuses a socket the proxy is closing.
-  server.keepAliveTimeout = 60_000;
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        endpoint: `http://127.0.0.1:${port}`,
-        setPlan(next) {
-          plan = next;
-          seq = 0;
-        },
-        counts: () => ({ ...counts }),
-        resetCounts() {
-          counts = emptyCounts();
-        },
-        close() {
-          if (!closing) {
-            closed = true;
-            for (const timer of timers) clearTimeout(timer);
-            timers.clear();
-            closing = new Promise<void>((done) => server.close(() => done()));
-            for (const socket of sockets) socket.destroy();
-            upstreamAgent.destroy();
-          }
-          return closing;
-        },
-      });
-    });
-  });
+export function startFaultProxy(upstream: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
+  const timeoutHoldMs = options.timeoutHoldMs ?? DYNAMODB_TIMEOUTS.requestTimeoutMs + 500;
+  return new FaultProxyServer(new URL(upstream), timeoutHoldMs, options.slowMs ?? 50).listen();
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Which failures a client may safely retry (503) and which are ours (500). */
-import { isUnavailableError } from '../../lambda/data/client';
+import { isUnavailableError } from '../../lambda/data/errors';
 
 describe('isUnavailableError', () => {
   it.each([

@@ -3,12 +3,13 @@
  * membership read is issued together with the messages read (never after it), and a "not a member"
  * from the cheap read is confirmed by a strongly consistent one before the caller is turned away.
  */
-import { findGroupChat, type ChatReader, type FindGroupChatQuery } from '../../lambda/domain/find-group-chat';
-import { ApiError } from '../../lambda/http/errors';
+import { NotMemberError } from '../../lambda/domain/errors';
+import { findGroupChat, type FindGroupChatQuery } from '../../lambda/domain/find-group-chat';
+import type { PollReads } from '../../lambda/ports/chat-store';
 
 type Call = { method: string; args: unknown[]; resolve: (value: unknown) => void };
 
-/** A ChatReader whose every read stays pending until the test resolves it. */
+/** A PollReads whose every read stays pending until the test resolves it. */
 function pendingStore() {
   const calls: Call[] = [];
   const pending =
@@ -21,7 +22,7 @@ function pendingStore() {
     memberCount: pending('memberCount'),
     isMember: pending('isMember'),
     memberCountAndMembership: pending('memberCountAndMembership'),
-  } as unknown as ChatReader;
+  } as unknown as PollReads;
   return { store, calls };
 }
 
@@ -65,7 +66,7 @@ test.each([
   expect(calls.slice(2).map((c) => [c.method, c.args])).toEqual([['isMember', [1, 7]]]);
   calls[2].resolve(consistentAnswer);
   if (consistentAnswer) await expect(page).resolves.toMatchObject({ member_count: 1 });
-  else await expect(page).rejects.toEqual(new ApiError(403, 'only members of this chapter may read it; join first'));
+  else await expect(page).rejects.toEqual(new NotMemberError('read'));
 });
 
 test('without a reader (open demo) nobody is asked about membership', async () => {

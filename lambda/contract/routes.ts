@@ -57,7 +57,7 @@ export const ROUTES: readonly RouteSpec[] = [
 ];
 
 /**
- * The function behind the `$default` route (requests no route matched: 404, or 405 on a known path).
- * It uses no table.
+ * The function behind the `$default` route: requests no route matched (404, or 405 on a known
+ * path). It uses no table. "Not routed" is its one name: construct id, file and function.
  */
-export const NOT_ROUTED = { id: 'NotRouted', entry: 'lambda/handlers/not-found.ts' } as const;
+export const NOT_ROUTED = { id: 'NotRouted', entry: 'lambda/handlers/not-routed.ts' } as const;

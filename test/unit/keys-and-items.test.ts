@@ -1,5 +1,6 @@
 /** The key encoding: the sort order the single-Query poll depends on. */
-import { PRESENCE_SK, memberSk, messageFromItem, messageItem, messageSk, sendReservationSk } from '../../lambda/data/table';
+import { loggedMessageFromItem, messageFromItem, messageItem } from '../../lambda/data/items';
+import { PRESENCE_SK, memberSk, messageSk, sendReservationSk } from '../../lambda/data/keys';
 
 describe('sort keys', () => {
   it('sort member items before message items before the presence item before send reservations', () => {
@@ -24,9 +25,10 @@ describe('sort keys', () => {
 describe('message items', () => {
   it('round-trip to exactly the contract fields, in the contract order, without internals', () => {
     const message = { id: 5, user_id: 1, user_type: 3, user_name: 'n', msg_body: 'b', create_time: 1719283991 };
-    const item = messageItem(7, message, { origin: '1#client-key', second_seq: 2 });
+    const item = messageItem(7, { ...message, origin: '1#client-key', second_seq: 2 });
     expect(item).toMatchObject({ chapter_id: 7, sk: messageSk(5), origin: '1#client-key', second_seq: 2 });
     expect(Object.keys(messageFromItem(item))).toEqual(['id', 'user_id', 'user_type', 'user_name', 'msg_body', 'create_time']);
     expect(messageFromItem(item)).toEqual(message);
+    expect(loggedMessageFromItem(item)).toEqual({ ...message, origin: '1#client-key', second_seq: 2 });
   });
 });

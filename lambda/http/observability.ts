@@ -18,69 +18,52 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type middy from '@middy/core';
-import { onDynamoDbRetries } from './data/client';
+import { ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../contract';
+import { StorageUnavailableError } from '../ports/errors';
 
-/** CloudWatch namespace of the functions' metrics (dashboards and alarms use it). */
-export const METRICS_NAMESPACE = 'GroupChat';
-/** The `service` of every log line and the metrics' one dimension, unless POWERTOOLS_SERVICE_NAME says otherwise. */
-export const SERVICE_NAME = 'group-chat';
+/** A function's logger and metrics: one of each per container, created by the handler at init. */
+export class Telemetry {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
 
-/** The metrics the functions emit (all Count, dimension `service`). */
-export const METRIC = {
-  /** Polls answered with a page (both modes). */
-  Polls: 'Polls',
-  /** 1 per legacy-mode poll (msg_time), 0 per exact one (last_id): Sum = legacy polls, Average = their share. */
-  LegacyPolls: 'LegacyPolls',
-  /** Messages in the pages answered (one value per poll: Sum = messages delivered, Average = page size). */
-  MessagesReturned: 'MessagesReturned',
-  /** Successful send calls (a retry with the same client_msg_id counts again). */
-  MessagesSent: 'MessagesSent',
-  Joins: 'Joins',
-  Leaves: 'Leaves',
-  /** Retries the AWS SDK made (each call's attempts − 1; message puts retry in the send loop instead, see singleAttemptConfig). */
-  DynamoDbRetries: 'DynamoDbRetries',
-  /** Requests answered 503: the database throttled or failed beyond the retries. */
-  Unavailable: 'Unavailable',
-  /** Requests answered 500. */
-  Errors: 'Errors',
-} as const;
+  // The function's settings (lib/chat-function.ts sets them to the contract's constants) win; local runs get the constants.
+  constructor(env: NodeJS.ProcessEnv = process.env) {
+    const serviceName = env[ENV.serviceName] || SERVICE_NAME;
+    this.logger = new Logger({ serviceName });
+    this.metrics = new Metrics({ namespace: env[ENV.metricsNamespace] || METRICS_NAMESPACE, serviceName });
+  }
 
-export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+  count(name: MetricName, value = 1): void {
+    this.metrics.addMetric(name, MetricUnit.Count, value);
+  }
 
-// The function's settings (lib/chat-function.ts sets them to these constants) win; local runs get the constants.
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME;
+  /** Passes a result through, counting `name` once (for `.then()` after a successful call). */
+  counted =
+    (name: MetricName) =>
+    <T>(result: T): T => {
+      this.count(name);
+      return result;
+    };
 
-export const logger = new Logger({ serviceName });
-export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE, serviceName });
+  /** Passes a poll's page through, counting the poll, whether it was legacy (1) or exact (0), and the messages in it. */
+  countedPoll<T extends { list: readonly unknown[] }>(legacy: boolean, page: T): T {
+    this.count(METRIC.Polls);
+    this.count(METRIC.LegacyPolls, legacy ? 1 : 0);
+    this.count(METRIC.MessagesReturned, page.list.length);
+    return page;
+  }
 
-export function countMetric(name: MetricName, value = 1): void {
-  metrics.addMetric(name, MetricUnit.Count, value);
+  /** For the store's DynamoDB clients: the SDK's retries, as a metric. */
+  countRetries = (retries: number): void => this.count(METRIC.DynamoDbRetries, retries);
 }
-
-/** Passes a result through, counting `name` once (for `.then()` after a successful call). */
-export const counted =
-  (name: MetricName) =>
-  <T>(result: T): T => {
-    countMetric(name);
-    return result;
-  };
-
-/** Passes a poll's page through, counting the poll, whether it was legacy (1) or exact (0), and the messages in it. */
-export function countedPoll<T extends { list: readonly unknown[] }>(legacy: boolean, page: T): T {
-  countMetric(METRIC.Polls);
-  countMetric(METRIC.LegacyPolls, legacy ? 1 : 0);
-  countMetric(METRIC.MessagesReturned, page.list.length);
-  return page;
-}
-
-// Every DynamoDB client of this process reports its SDK retries here.
-onDynamoDbRetries((retries) => countMetric(METRIC.DynamoDbRetries, retries));
 
 /**
  * What of an error goes into a log line: never the request, its body or the items involved. The
  * stack only when asked (500s: a bug to find); a 503 is the database's doing, its name and metadata say it all.
  */
 export function describeError(error: unknown, options: { stack: boolean }): Record<string, unknown> {
+  // The storage's failure is described by what the SDK said (name, DynamoDB metadata).
+  if (error instanceof StorageUnavailableError) return describeError(error.cause, options);
   if (!(error instanceof Error)) return { name: typeof error, message: String(error) };
   const e = error as Error & { code?: unknown; $metadata?: Record<string, unknown> };
   return {
@@ -100,7 +83,7 @@ export function describeError(error: unknown, options: { stack: boolean }): Reco
 }
 
 /** Ends each invocation: a DEBUG line with the status, and the invocation's metrics as one EMF line. */
-const endInvocation = <TEvent, TResult extends { statusCode?: number } | undefined>(): middy.MiddlewareObj<TEvent, TResult> => {
+const endInvocation = <TEvent, TResult extends { statusCode?: number } | undefined>({ logger, metrics }: Telemetry): middy.MiddlewareObj<TEvent, TResult> => {
   const end = (request: middy.Request<TEvent, TResult>) => {
     logger.debug('answered', { status: request.response?.statusCode });
     if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
@@ -113,10 +96,11 @@ const endInvocation = <TEvent, TResult extends { statusCode?: number } | undefin
  * cold start) and the metrics are flushed when it ends. Middlewares used after them (the error
  * envelope) have answered by the time these end the invocation.
  */
-export function observability<TEvent, TResult extends { statusCode?: number } | undefined>(): middy.MiddlewareObj<TEvent, TResult>[] {
+export function observability<TEvent, TResult extends { statusCode?: number } | undefined>(telemetry: Telemetry): middy.MiddlewareObj<TEvent, TResult>[] {
+  const { logger } = telemetry;
   return [
     // logEvent false: the event (bodies, Authorization) is never logged, even with POWERTOOLS_LOGGER_LOG_EVENT=true.
     injectLambdaContext(logger, { logEvent: false, resetKeys: true }) as middy.MiddlewareObj<TEvent, TResult>,
-    endInvocation<TEvent, TResult>(),
+    endInvocation<TEvent, TResult>(telemetry),
   ];
 }

@@ -1,0 +1,9 @@
+/**
+ * The data layer's public entry, for local runs, tools and tests: the store, the client
+ * configuration, the table's CreateTable request and the history writer. Keys and items stay inside.
+ */
+export { chatStore, chatStoreFromEnv, createChatStore } from './chat-store';
+export { createDocumentClient, dynamoDbConfig, singleAttemptConfig, DEFAULT_LOCAL_REGION, type RetryListener } from './client';
+export { createTableInput } from './create-table';
+export { isUnavailableError } from './errors';
+export { writeHistory, type ChapterHistory } from './history';

@@ -1,0 +1,17 @@
+/** The outcomes the domain refuses a request with. Only the HTTP layer (lambda/http/errors.ts) turns them into status codes. */
+
+/** The caller is not a member of the chapter, and the action is for members only. */
+export class NotMemberError extends Error {
+  constructor(readonly action: 'read' | 'send') {
+    super(`only members of this chapter may ${action === 'read' ? 'read it' : 'send'}; join first`);
+    this.name = 'NotMemberError';
+  }
+}
+
+/** Too many writers on one chapter: the send gave up claiming an id, having stored nothing. */
+export class ChatBusyError extends Error {
+  constructor() {
+    super('the chat is too busy right now, retry shortly');
+    this.name = 'ChatBusyError';
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * What the domain needs from storage, as interfaces (ports). The data layer (lambda/data/) implements
+ * them on DynamoDB; the domain never sees keys, items or the SDK. A failure of the storage itself
+ * (throttling, 5xx, timeouts) is raised as a StorageUnavailableError (./errors).
+ */
+import type { Identity, Message } from '../contract';
+
+/** A message as the log holds it: the API fields plus what the send protocol keeps beside them. */
+export interface LoggedMessage extends Message {
+  /** Which send wrote it: `<user_id>#<client_msg_id>`, or a one-off token. Never returned. */
+  origin?: string;
+  /** How many earlier messages share its create_time (bounds a legacy page). Never returned. */
+  second_seq?: number;
+}
+
+/** A member of a chapter's chat, as joined. */
+export interface Member extends Identity {
+  joined_at: number;
+}
+
+export interface MessagesAfterId {
+  /** Messages with id > afterId, oldest first; at most `maxItems`. */
+  messages: Message[];
+  /** The chapter's `member_count` when the page reached it (it is read in the same request when the page is not full). */
+  memberCount: number | undefined;
+  /** The storage stopped early (item limit or page size) and more may follow. */
+  truncated: boolean;
+}
+
+/** Opaque position in a paged read by create_time. */
+export type PageKey = Record<string, unknown>;
+
+export interface MessagesByTime {
+  messages: Message[];
+  /** Where to continue; absent when the range is exhausted. */
+  nextKey: PageKey | undefined;
+}
+
+/** Strong reads unless `consistent` is false (half the cost). */
+export interface ReadOptions {
+  consistent?: boolean;
+}
+
+export interface MembershipReads {
+  isMember(chapterId: number, userId: number, options?: ReadOptions): Promise<boolean>;
+}
+
+/** What a poll reads. */
+export interface PollReads extends MembershipReads {
+  /** The messages after `afterId` and, when the page is not full, the member count in the same read (strongly consistent). */
+  messagesAfterId(chapterId: number, afterId: number, maxItems: number): Promise<MessagesAfterId>;
+  /** Messages with fromTime ≤ create_time ≤ toTime, oldest first (strongly consistent). */
+  messagesByCreateTime(chapterId: number, fromTime: number, toTime: number, maxItems: number, startKey?: PageKey): Promise<MessagesByTime>;
+  /** `member_count`, 0 for a chapter nobody joined (eventually consistent: the count is advisory). */
+  memberCount(chapterId: number): Promise<number>;
+  /** `member_count` and whether `userId` is a member, in one eventually consistent read. */
+  memberCountAndMembership(chapterId: number, userId: number): Promise<{ memberCount: number; isMember: boolean }>;
+}
+
+/** The message log a send appends to, and the reservations that make a retried send store once. */
+export interface MessageLog {
+  /** The chapter's newest message (strongly consistent), or undefined when it has none. */
+  lastMessage(chapterId: number): Promise<LoggedMessage | undefined>;
+  /** The message with this id (strongly consistent). */
+  message(chapterId: number, id: number): Promise<LoggedMessage | undefined>;
+  /** Stores the message unless its id is taken: the claim of the id. One attempt, no retry below. */
+  putMessageIfAbsent(chapterId: number, message: LoggedMessage): Promise<boolean>;
+  /** The id a send with this client_msg_id is trying to store its message at, if it reserved one. */
+  reservedId(chapterId: number, userId: number, clientMsgId: string): Promise<number | undefined>;
+  /** Reserves `msgId` for the send unless it reserved one already: true when reserved. Kept until `expiresAt` (epoch s). */
+  reserveIdIfAbsent(chapterId: number, userId: number, clientMsgId: string, msgId: number, expiresAt: number): Promise<boolean>;
+  /** Moves the send's reservation from one candidate id to the next, only if nobody moved it first. */
+  moveReservation(chapterId: number, userId: number, clientMsgId: string, from: number, to: number): Promise<boolean>;
+}
+
+/** Who is a member, and `member_count`. */
+export interface Membership extends MembershipReads {
+  /** Adds the member; an existing member is kept as it is. */
+  putMemberIfAbsent(chapterId: number, member: Member): Promise<void>;
+  deleteMember(chapterId: number, userId: number): Promise<void>;
+  /** Atomically bumps the chapter's membership version and returns the new value: the order of counts. */
+  bumpMembershipVersion(chapterId: number): Promise<number>;
+  /** The number of members (strongly consistent count). */
+  countMembers(chapterId: number): Promise<number>;
+  /** Stores a count taken at `version` unless a count taken at a newer version is stored already. */
+  storeMemberCount(chapterId: number, memberCount: number, version: number): Promise<boolean>;
+}
+
+/** Everything the functions need from storage. */
+export interface ChatStore extends PollReads, MessageLog, Membership {
+  /** Closes the connections (local tools and tests; a function keeps its store for life). */
+  destroy(): void;
+}

@@ -1,0 +1,136 @@
+/**
+ * ChatApi: the HTTP API in front of the functions — a JWT authorizer on every route (or, explicitly,
+ * none: an open demo), the `$default` route's function for every request no route matches, and a
+ * throttled `$default` stage that writes one JSON access-log line per request.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ENV, NOT_ROUTED, type RouteSpec } from '../lambda/contract';
+
+/** One JSON object per request, with the ids that tie it to the function's own log lines. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    latency: '$context.responseLatency',
+    integrationLatency: '$context.integrationLatency',
+    integrationStatus: '$context.integrationStatus',
+    integrationRequestId: '$context.integration.requestId',
+    integrationError: '$context.integrationErrorMessage',
+  }),
+);
+
+/** Tokens the JWT authorizer verifies on every route (e.g. a Cognito user pool or any OIDC issuer). */
+export interface JwtAuthorizationProps {
+  /** The issuer, e.g. `https://cognito-idp.<region>.amazonaws.com/<user pool id>`. */
+  readonly issuer: string;
+  /** Accepted `aud` values (for Cognito: the app client ids). */
+  readonly audience: string[];
+  /** Scopes a token must carry (any one of them); none required when empty. */
+  readonly scopes?: string[];
+  /** Claim names, when the tokens do not carry `user_id`, `user_type` and `name`. */
+  readonly claims?: { readonly userId?: string; readonly userType?: string; readonly userName?: string };
+}
+
+/**
+ * Who may call: verified JWTs, or — only when asked for by name — nobody is checked and the
+ * x-user-* headers say who the caller is (an open demo; never for real users).
+ */
+export type Authorization = { readonly jwt: JwtAuthorizationProps } | { readonly openDemo: true };
+
+/** How the functions learn who calls, as the API authorizes them: the environment they read it from. */
+export function identityEnvironment(authorization: Authorization): Record<string, string> {
+  if ('openDemo' in authorization) return { [ENV.identitySource]: 'headers' };
+  const claims = authorization.jwt.claims ?? {};
+  return {
+    [ENV.identitySource]: 'jwt',
+    ...(claims.userId && { [ENV.userIdClaim]: claims.userId }),
+    ...(claims.userType && { [ENV.userTypeClaim]: claims.userType }),
+    ...(claims.userName && { [ENV.userNameClaim]: claims.userName }),
+  };
+}
+
+export interface ChatApiProps {
+  readonly apiName: string;
+  readonly description: string;
+  readonly authorization: Authorization;
+  /**
+   * Browser origins allowed to call the API (CORS). The app clients are not browsers.
+   * @default - no CORS: no CORS headers, and a preflight gets the `$default` route's 405
+   */
+  readonly corsOrigins?: string[];
+  /** The stage's throttling. */
+  readonly throttle: apigwv2.ThrottleSettings;
+  readonly accessLogRetention: logs.RetentionDays;
+  /** The `$default` route's function: every request no route matches reaches it, and it answers the envelope. */
+  readonly notRouted: lambda.IFunction;
+}
+
+export class ChatApi extends apigwv2.HttpApi {
+  readonly stage: apigwv2.HttpStage;
+  readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ChatApiProps) {
+    const jwt = 'jwt' in props.authorization ? props.authorization.jwt : undefined;
+    super(scope, id, {
+      apiName: props.apiName,
+      description: props.description,
+      // The default stage is created below, with access logging and throttling.
+      createDefaultStage: false,
+      defaultIntegration: new HttpLambdaIntegration(`${NOT_ROUTED.id}Integration`, props.notRouted),
+      // On every route, the `$default` route included.
+      defaultAuthorizer: jwt && new HttpJwtAuthorizer('Jwt', jwt.issuer, { jwtAudience: jwt.audience }),
+      defaultAuthorizationScopes: jwt?.scopes?.length ? jwt.scopes : undefined,
+      corsPreflight: props.corsOrigins?.length
+        ? {
+            allowOrigins: props.corsOrigins,
+            allowMethods: [apigwv2.CorsHttpMethod.POST],
+            allowHeaders: ['content-type', 'authorization', ...(jwt ? [] : ['x-user-id', 'x-user-type', 'x-user-name'])],
+            maxAge: Duration.days(1),
+          }
+        : undefined,
+    });
+
+    // The access log group and the stage are the API's siblings in `scope`, not its children: under
+    // the API their logical ids would change, and CloudFormation would replace the deployed ones.
+    this.accessLogs = new logs.LogGroup(scope, `${id}AccessLogs`, { retention: props.accessLogRetention });
+    // No stageName: it is `$default`, served at the root of the API's URL, as the clients expect.
+    this.stage = new apigwv2.HttpStage(scope, 'DefaultStage', {
+      httpApi: this,
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
+        format: ACCESS_LOG_FORMAT,
+      },
+    });
+
+    if (!jwt) {
+      Validations.of(this).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'Explicitly open demo stack (context openDemo=true): no authorizer by the operator\'s choice. Not for real users.',
+      });
+    }
+  }
+
+  /** `route`'s method and path, integrated with its function (payload format 2.0, which API Gateway may invoke). */
+  addChatRoute(route: RouteSpec, fn: lambda.IFunction): void {
+    this.addRoutes({
+      path: route.path,
+      methods: [apigwv2.HttpMethod[route.method]],
+      integration: new HttpLambdaIntegration(`${route.id}Integration`, fn),
+    });
+  }
+}
