@@ -1,19 +1,21 @@
 /**
- * `npx tsx bench/breakdown.ts [polls] [open|jwt]`: where a warm poll's time beyond the floor goes.
+ * `npx tsx bench/poll/breakdown.ts [polls] [open|jwt]`: where a warm poll's time beyond the floor goes.
  * Builds find_group_chat as shipped and, with the same esbuild options, a copy whose
- * lambda/observability.ts is replaced by no-ops (bench/observability-stub.ts), and measures both
+ * lambda/http/observability.ts is replaced by no-ops (./observability-stub.ts), and measures both
  * against the floor (exact mode, idle), twice in turn. The difference in CPU time per poll between
  * the two builds is what the Powertools logger and metrics cost; the rest of the overhead is middy,
  * parameter parsing, the domain code and the envelope. For a function-level view, run the benchmark
- * under the profiler: `node --cpu-prof --cpu-prof-dir=.bench/prof --import tsx bench/run.ts --quick --only warm`.
+ * under the profiler: `node --cpu-prof --cpu-prof-dir=.bench/prof --import tsx bench/poll/run.ts --quick --only warm`.
  */
 import { build } from 'esbuild';
 import { openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { esbuildOptionsFor } from '../lib/bundling';
+import type { LambdaHandler } from '../../local/handlers';
+import { esbuildOptionsFor } from '../../lib/bundling';
 import { BENCH_DIR, PROJECT_ROOT } from './build';
-import type { Auth } from './floor';
-import { floorClient, idlePollBody, interleave, loadHandlers, pollEvent, timedFloor, timedHandler, type Handler } from './latency';
+import { loadBundleHandlers } from './bundle-handlers';
+import { floorStore, type Auth } from './floor';
+import { FIND_ROUTE, idlePollBody, interleave, pollEvent, timedFloor, timedHandler } from './polls';
 import { startBenchDatabase } from './setup';
 import { summary } from './stats';
 
@@ -29,7 +31,7 @@ process.stdout.write = ((chunk: string) => {
 async function main(): Promise<void> {
   const polls = Number(process.argv[2] ?? 2000);
   const auth = (process.argv[3] ?? 'open') as Auth;
-  const entry = path.join(PROJECT_ROOT, 'lambda/handlers/find-group-chat.ts');
+  const entry = path.join(PROJECT_ROOT, FIND_ROUTE.entry);
   const stub = path.join(__dirname, 'observability-stub.ts');
   const builds: Record<string, string> = {};
   for (const [name, withStub] of [['as shipped', false], ['without observability', true]] as const) {
@@ -43,14 +45,14 @@ async function main(): Promise<void> {
     builds[name] = outfile;
   }
   const db = await startBenchDatabase(100);
-  const client = floorClient(db.endpoint);
-  const handlers: Record<string, Handler> = {};
-  for (const [name, file] of Object.entries(builds)) handlers[name] = (await loadHandlers(file, db, db.endpoint, `breakdown-${name.replace(/ /g, '-')}`))[auth];
+  const store = floorStore(db.endpoint, db.tableName);
+  const handlers: Record<string, LambdaHandler> = {};
+  for (const [name, file] of Object.entries(builds)) handlers[name] = (await loadBundleHandlers(file, db.tableName, db.endpoint, `breakdown-${name.replace(/ /g, '-')}`))[auth];
   const event = pollEvent(idlePollBody('exact', db.small), auth);
   say(`exact idle poll (${auth === 'jwt' ? 'authz on' : 'open'}), ${polls} polls each, interleaved with the floor; second round is the warmer one\n`);
   for (let round = 1; round <= 2; round++) {
     for (const [name, handler] of Object.entries(handlers)) {
-      const { a, b } = await interleave(timedHandler(handler, event), timedFloor(client, db.tableName, 'exact', auth, db.small), polls, 300);
+      const { a, b } = await interleave(timedHandler(handler, event), timedFloor(store, 'exact', auth, db.small), polls, 300);
       const [h, f, hc, fc] = [summary(a.ms), summary(b.ms), summary(a.cpu), summary(b.cpu)];
       say(
         `round ${round}, ${name.padEnd(22)} p50 ${h.p50.toFixed(3)} ms vs floor ${f.p50.toFixed(3)} ms (ratio ${(h.p50 / f.p50).toFixed(3)}); ` +
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  client.destroy();
+  store.destroy();
   await db.close();
 }
 

@@ -1,16 +1,17 @@
 /**
  * The soak's two processes, so the API's memory is measured apart from the embedded database's:
  *
- *   tsx bench/soak-server.ts db    dynalite in memory with the table and the demo chapter, as
+ *   tsx bench/soak/server.ts db    dynalite in memory with the table and the demo chapter, as
  *                                  `npm start -- --memory` starts it (local/environment.ts)
- *   tsx bench/soak-server.ts api   the local API server (local/server.ts) with the same handlers,
+ *   tsx bench/soak/server.ts api   the local API server (local/server.ts) with the same handlers,
  *                                  configured as `npm start` configures them, on SOAK_DYNAMODB_ENDPOINT
  *
  * Each listens on a free port of 127.0.0.1 and prints its URL. `npm start` runs both in one process
- * (local/start.ts); bench/soak.ts --single-process runs exactly that instead.
+ * (local/start.ts); bench/soak/run.ts --single-process runs exactly that instead.
  */
-import { LOCAL_TABLE_NAME, startLocalDatabase, useLocalEnvironment } from '../local/environment';
-import { createLocalServer, loadHandlers } from '../local/server';
+import { LOCAL_TABLE_NAME, startLocalDatabase, useLocalEnvironment } from '../../local/environment';
+import { loadHandlers } from '../../local/handlers';
+import { createLocalServer } from '../../local/server';
 
 async function database(): Promise<void> {
   const db = await startLocalDatabase({ memory: true, port: 0 });
@@ -41,7 +42,7 @@ async function api(): Promise<void> {
 }
 
 const role = process.argv[2];
-(role === 'db' ? database() : role === 'api' ? api() : Promise.reject(new Error('usage: soak-server.ts db|api'))).catch((error) => {
+(role === 'db' ? database() : role === 'api' ? api() : Promise.reject(new Error('usage: server.ts db|api'))).catch((error) => {
   console.error(error);
   process.exit(1);
 });

@@ -4,7 +4,7 @@
  *
  * Processes: the API (local/server.ts with the handlers, configured as `npm start` configures them)
  * and the embedded database (dynalite in memory, as `npm start -- --memory` starts it) run as two
- * node processes (bench/soak-server.ts), so the API's memory is measured apart from the data the
+ * node processes (bench/soak/server.ts), so the API's memory is measured apart from the data the
  * database holds. --single-process runs `local/start.ts --memory` itself: one process, as `npm start`.
  *
  * Load, per chapter: senders (members for the whole run; some sends carry a client_msg_id and are
@@ -18,11 +18,11 @@
  * status its request expects; the API process's RSS grows less than 10 % after the warm-up.
  * Exit code 0 when every check passes, 1 when one fails, 2 when the run itself broke.
  */
-import { Client } from './soak-client';
-import { Load } from './soak-load';
-import { parseOptions } from './soak-options';
-import { Servers } from './soak-processes';
-import { report, reportProgress } from './soak-report';
+import { Client } from './client';
+import { Load } from './load';
+import { parseOptions } from './options';
+import { Servers } from './processes';
+import { report, reportProgress } from './report';
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));

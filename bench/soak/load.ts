@@ -1,15 +1,14 @@
 /**
- * The soak's load (bench/soak.ts), per chapter: senders (members for the whole run), churners
+ * The soak's load (bench/soak/run.ts), per chapter: senders (members for the whole run), churners
  * (join, sometimes send, leave), pollers in exact and legacy mode, a trickle of requests that must
  * be refused; then the drain (the pollers catch up) and the stored logs read back through the API.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Message } from '../lambda/data/table';
-import type { Identity } from '../lambda/domain/identity';
-import { newestServableSecond } from '../lambda/domain/find-group-chat';
-import { seededRandom } from '../test/support/random';
-import type { Client } from './soak-client';
-import type { Options } from './soak-options';
+import type { Identity, Message } from '../../lambda/contract';
+import { seededRandom } from '../../test/support/random';
+import { newestServableSecond } from '../../lambda/domain/find-group-chat';
+import type { Client } from './client';
+import type { Options } from './options';
 
 export interface ChapterLedger {
   chapterId: number;

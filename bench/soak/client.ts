@@ -1,7 +1,7 @@
-/** The soak's HTTP client (bench/soak.ts): keep-alive, loopback, every answer counted by route and status. */
+/** The soak's HTTP client (bench/soak/run.ts): keep-alive, loopback, every answer counted by route and status. */
 import http from 'node:http';
-import type { Identity } from '../lambda/domain/identity';
-import { identityHeaders } from '../test/support/chat-client';
+import type { Identity } from '../../lambda/contract';
+import { identityHeaders } from '../../test/support/chat-client';
 
 export type Route = 'find_group_chat' | 'send_group_chat' | 'join_group_chat' | 'leave_group_chat' | 'nope';
 

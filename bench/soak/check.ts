@@ -1,9 +1,9 @@
 /**
- * The soak's verdicts, kept free of I/O so a test can feed them broken inputs (bench/soak.ts runs
+ * The soak's verdicts, kept free of I/O so a test can feed them broken inputs (bench/soak/run.ts runs
  * the load; test/integration/soak-smoke.test.ts runs both).
  */
 
-import type { Message } from '../lambda/data/table';
+import type { Message } from '../../lambda/contract';
 
 export interface DeliveryVerdict {
   ok: boolean;

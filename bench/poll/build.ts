@@ -5,12 +5,12 @@
 import { build } from 'esbuild';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { esbuildOptionsFor } from '../lib/bundling';
-import { ROUTES } from '../lambda/routes';
+import { ROUTES } from '../../lambda/contract';
+import { esbuildOptionsFor } from '../../lib/bundling';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+export const PROJECT_ROOT = path.resolve(__dirname, '../..');
 export const BENCH_DIR = path.join(PROJECT_ROOT, '.bench');
-export const FLOOR_ENTRY = 'bench/floor-handler.ts';
+export const FLOOR_ENTRY = 'bench/poll/floor-handler.ts';
 
 export interface BuiltBundle {
   name: string;

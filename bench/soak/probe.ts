@@ -1,5 +1,5 @@
 /**
- * Loaded into the soak's server process (`node --expose-gc --import ./bench/soak-probe.ts …`) and
+ * Loaded into the soak's server process (`node --expose-gc --import ./bench/soak/probe.ts …`) and
  * nothing else: answers the soak's IPC requests with process.memoryUsage() (after a full GC when
  * asked) and the number of open resources (iterators) of dynalite's storage (abstract-level), and
  * writes a heap snapshot when asked. It adds no load of its own between requests.
@@ -7,7 +7,7 @@
  * shows it stays flat.)
  */
 import { writeHeapSnapshot } from 'node:v8';
-import { countStorageResources } from '../test/support/storage-resources';
+import { countStorageResources } from '../../test/support/storage-resources';
 
 interface ProbeRequest {
   probe: 'memory' | 'snapshot';

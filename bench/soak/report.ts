@@ -1,10 +1,10 @@
-/** The soak's verdicts and its summary (bench/soak.ts): tables on stdout, the same as JSON with --json. */
+/** The soak's verdicts and its summary (bench/soak/run.ts): tables on stdout, the same as JSON with --json. */
 import { writeFileSync } from 'node:fs';
-import { checkDelivery, growthVerdict, isDense, windowMin, type DeliveryVerdict } from './soak-check';
-import type { Client, Route } from './soak-client';
-import type { Load, Poller, StoredLog } from './soak-load';
-import type { Options } from './soak-options';
-import { GC_PROBE_MS, POINTS, type Servers } from './soak-processes';
+import { checkDelivery, growthVerdict, isDense, windowMin, type DeliveryVerdict } from './check';
+import type { Client, Route } from './client';
+import type { Load, Poller, StoredLog } from './load';
+import type { Options } from './options';
+import { GC_PROBE_MS, POINTS, type Servers } from './processes';
 
 /** What a run leaves to judge. Times in ms from the start of the load. */
 export interface Run {
@@ -22,7 +22,7 @@ const mb = (bytes: number | undefined) => (bytes === undefined || !Number.isFini
 const pct = (value: number) => (Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${value.toFixed(1)} %` : '-');
 
 /**
- * Not bench/stats.ts's nearest rank: where p·n/100 is a whole number this takes the sample above
+ * Not bench/poll/stats.ts's nearest rank: where p·n/100 is a whole number this takes the sample above
  * (the p99 of 100 samples is the max), as the soak always did, so its latencies compare with earlier runs.
  */
 function percentile(sorted: number[], p: number): number {
@@ -180,7 +180,7 @@ function summaryText({ options, servers, client, load, logs, warmupEndMs, loadEn
           'processes',
           options.singleProcess
             ? `local/start.ts --memory (API + dynalite), pid ${servers.api.pid}`
-            : `API pid ${servers.api.pid}, dynalite pid ${servers.db!.pid} (bench/soak-server.ts)`,
+            : `API pid ${servers.api.pid}, dynalite pid ${servers.db!.pid} (bench/soak/server.ts)`,
         ],
         ['load duration', `${(loadEndMs / 1000).toFixed(1)} s (warm-up ${(warmupEndMs / 1000).toFixed(1)} s)`],
         ['drain (pollers catching up)', `${(drainMs / 1000).toFixed(1)} s`],
@@ -252,7 +252,7 @@ function summaryText({ options, servers, client, load, logs, warmupEndMs, loadEn
   const span = ([from, to]: [number, number]) => `${(from / 1000).toFixed(1)}–${(Math.min(to, loadEndMs) / 1000).toFixed(1)} s`;
   out.push(
     '',
-    'server memory, right after a forced full GC (gc() inside the process, bench/soak-probe.ts). The check: the lowest such RSS',
+    'server memory, right after a forced full GC (gc() inside the process, bench/soak/probe.ts). The check: the lowest such RSS',
     `of the ${v.apiMemory.name} process in ${span(v.baselineWindow)} (after the warm-up) vs. the lowest in ${span(v.endWindow)} (the load's end); taken every ${GC_PROBE_MS / 1000} s.`,
     '',
   );

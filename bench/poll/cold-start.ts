@@ -7,9 +7,10 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { OBSERVABILITY_ENV } from '../lib/chat-function';
+import { ENV } from '../../lambda/contract';
+import { OBSERVABILITY_ENV } from '../../lib/chat-function';
 import { BENCH_DIR } from './build';
-import { idlePollBody, pollEvent } from './latency';
+import { idlePollBody, pollEvent } from './polls';
 import type { BenchDatabase } from './setup';
 import { summary } from './stats';
 
@@ -61,9 +62,9 @@ export async function measureColdStart(bundle: string, floorBundle: string, db: 
     PATH: process.env.PATH,
     NODE_OPTIONS: nodeOptions,
     ...OBSERVABILITY_ENV,
-    TABLE_NAME: db.tableName,
-    DYNAMODB_ENDPOINT: db.endpoint,
-    IDENTITY_SOURCE: 'jwt',
+    [ENV.tableName]: db.tableName,
+    [ENV.dynamodbEndpoint]: db.endpoint,
+    [ENV.identitySource]: 'jwt',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   // One of each first, not counted: the file cache is warm for both, as on a Lambda host.

@@ -9,8 +9,9 @@ import os from 'node:os';
 import { BENCH_DIR, buildBundles } from './build';
 import { measureColdStart } from './cold-start';
 import type { Auth, Mode } from './floor';
-import { countRequests, measureFlatness, measureWarm } from './latency';
+import { measureFlatness, measureWarm } from './latency';
 import { measureLoad } from './load';
+import { countRequests } from './requests';
 import { startBenchDatabase } from './setup';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -1,16 +1,16 @@
 /**
- * The soak's server processes (bench/soak.ts): started as node processes of their own, their RSS
- * sampled and their memory probed after a forced full GC (bench/soak-probe.ts) during the load,
+ * The soak's server processes (bench/soak/run.ts): started as node processes of their own, their RSS
+ * sampled and their memory probed after a forced full GC (bench/soak/probe.ts) during the load,
  * and stopped, on any exit of the soak too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RssSample } from './soak-check';
-import type { Options } from './soak-options';
+import type { RssSample } from './check';
+import type { Options } from './options';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '../..');
 
 export interface ProbeAnswer {
   gc: boolean;
@@ -27,7 +27,7 @@ export interface NodeProcess {
   url: string;
   /** Lines the process wrote to stderr (the handlers log failed requests there). */
   stderrLines: string[];
-  /** process.memoryUsage() inside the process (bench/soak-probe.ts), after a forced full GC when `gc`. */
+  /** process.memoryUsage() inside the process (bench/soak/probe.ts), after a forced full GC when `gc`. */
   probe(options: { gc: boolean; snapshot?: string }): Promise<ProbeAnswer>;
   stop(): Promise<void>;
 }
@@ -56,11 +56,11 @@ process.once('exit', () => {
 
 /**
  * Starts `node <script> <args>` from the project root, under tsx, as a process of its own (its pid
- * is the server's), plus --expose-gc and bench/soak-probe.ts (answers memory probes on the IPC
+ * is the server's), plus --expose-gc and bench/soak/probe.ts (answers memory probes on the IPC
  * channel, after a forced full GC). Resolves once the process printed `listening on <url>`.
  */
 async function startNode(name: string, script: string[], env: NodeJS.ProcessEnv): Promise<NodeProcess> {
-  const args = ['--expose-gc', '--import', 'tsx', '--import', './bench/soak-probe.ts', ...script];
+  const args = ['--expose-gc', '--import', 'tsx', '--import', './bench/soak/probe.ts', ...script];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${name}`);
@@ -172,8 +172,8 @@ export class Servers {
       const api = await startNode('server', [path.join('local', 'start.ts'), '--memory'], { ...env, PORT: '0', DYNAMODB_PORT: '0' });
       servers = new Servers(api, undefined, options.heapSnapshots);
     } else {
-      const db = await startNode('dynalite', [path.join('bench', 'soak-server.ts'), 'db'], env);
-      const api = await startNode('api', [path.join('bench', 'soak-server.ts'), 'api'], { ...env, SOAK_DYNAMODB_ENDPOINT: db.url });
+      const db = await startNode('dynalite', [path.join('bench', 'soak', 'server.ts'), 'db'], env);
+      const api = await startNode('api', [path.join('bench', 'soak', 'server.ts'), 'api'], { ...env, SOAK_DYNAMODB_ENDPOINT: db.url });
       servers = new Servers(api, db, options.heapSnapshots);
     }
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {

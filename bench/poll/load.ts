@@ -1,13 +1,13 @@
 /**
- * The local server under load: `npm start -- --memory` (its own dynalite, the handlers served from
+ * The local server under load: `npm start -- --memory` (its own embedded database, the handlers served from
  * source as `npm start` serves them) on free loopback ports, a seeded chapter, then autocannon with
  * a mix of exact and legacy polls: idle ones and ones that get a page of 20 messages.
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { localClient } from '../local/dynamodb';
-import { LOCAL_TABLE_NAME } from '../local/environment';
+import { localClient } from '../../local/dynamodb';
+import { LOCAL_TABLE_NAME } from '../../local/environment';
 import { PROJECT_ROOT } from './build';
 import { seedChapter } from './setup';
 
@@ -25,7 +25,7 @@ export interface LoadResult {
   mix: string[];
 }
 
-/** Starts `npm start -- --memory` in its own process group; resolves with the API URL and dynalite's endpoint. */
+/** Starts `npm start -- --memory` in its own process group; resolves with the API URL and its database's endpoint. */
 function startServer(): Promise<{ child: ChildProcess; url: string; endpoint: string }> {
   const child = spawn('npm', ['start', '--', '--memory'], {
     cwd: PROJECT_ROOT,
@@ -40,7 +40,8 @@ function startServer(): Promise<{ child: ChildProcess; url: string; endpoint: st
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       url ??= /listening on (http:\/\/\S+)/.exec(line)?.[1];
-      const endpoint = /DynamoDB \(dynalite\) at (http:\/\/\S+),/.exec(line)?.[1];
+      // `DynamoDB (<engine>) at <endpoint>, table …` (local/start.ts), whichever engine it runs.
+      const endpoint = /DynamoDB \([^)]*\) at (http:\/\/\S+),/.exec(line)?.[1];
       if (url && endpoint) {
         child.removeAllListeners('exit');
         resolve({ child, url, endpoint });

@@ -1,4 +1,4 @@
-/** The options of `npm run soak` (bench/soak.ts) and their usage text. */
+/** The options of `npm run soak` (bench/soak/run.ts) and their usage text. */
 
 export interface Options {
   durationS: number;

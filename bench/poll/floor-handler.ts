@@ -1,21 +1,21 @@
 /**
- * The floor bundle for cold start and bundle size: a bare handler with the functions' DynamoDB
- * client that answers an exact-mode poll with the requests it needs (bench/floor.ts) and nothing
- * else. Built with the same esbuild options as the deployed functions (bench/build.ts).
+ * The floor bundle for cold start and bundle size: a bare handler with the functions' store
+ * (chatStoreFromEnv, built at init as the functions build theirs) that answers an exact-mode poll
+ * with the requests it needs (./floor.ts) and nothing else. Built with the same esbuild options as
+ * the deployed functions (./build.ts).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createDocumentClient, dynamoDbConfig, requiredEnv } from '../lambda/data/client';
+import { chatStoreFromEnv } from '../../lambda/data';
 import { floorPoll } from './floor';
 
-const db = createDocumentClient(dynamoDbConfig());
-const tableName = requiredEnv('TABLE_NAME');
+const store = chatStoreFromEnv();
 
 type Claims = { authorizer?: { jwt?: { claims?: Record<string, unknown> } } };
 
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const body = JSON.parse(event.body ?? '{}') as { id: number; last_id: number; limit?: number };
   const userId = (event.requestContext as Claims).authorizer?.jwt?.claims?.user_id;
-  const out = await floorPoll(db, tableName, 'exact', {
+  const out = await floorPoll(store, 'exact', {
     chapterId: Number(body.id),
     lastId: Number(body.last_id),
     limit: Number(body.limit ?? 100),
