@@ -8,5 +8,8 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   setupFiles: ['<rootDir>/test/support/env.ts'],
+  // One DynamoDB engine for the whole run (DynamoDB Local, or DYNAMODB_ENDPOINT's); each file makes its own tables.
+  globalSetup: '<rootDir>/test/support/dynamodb-global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/dynamodb-global-teardown.ts',
   testTimeout: 60000,
 };

@@ -1,71 +1,85 @@
 /**
- * The embedded DynamoDB (dynalite) that local runs and tests use, and the table bootstrap that
- * creates the table from the same definition the CDK stack uses.
+ * The DynamoDB engine local runs and tests use — AWS's own DynamoDB Local (./dynamodb-local.ts), or
+ * any engine named by DYNAMODB_ENDPOINT (moto, a sandbox account) — and the table bootstrap that
+ * creates the table from the same schema the CDK stack deploys.
  */
-import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  ListTablesCommand,
+  ResourceNotFoundException,
+  waitUntilTableExists,
+  waitUntilTableNotExists,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { ENV } from '../lambda/contract';
 import { createDocumentClient, createTableInput, dynamoDbConfig } from '../lambda/data';
+import { startDynamoDbLocal } from './dynamodb-local';
 
-/** abstract-level, the storage layer under dynalite: the copy dynalite's memory-level loads. */
-export function dynaliteStorageLevel(): { AbstractLevel: { prototype: object }; AbstractIterator: { prototype: object } } {
-  const fromDynalite = createRequire(require.resolve('dynalite'));
-  return createRequire(fromDynalite.resolve('memory-level'))('abstract-level');
-}
-
-/**
- * dynalite 4.0.0 ends its storage iterators with `iterator.return()`, which abstract-level 3's
- * iterators lack (they have `close()`): every Query left an iterator, and the 8 KB buffer it holds,
- * open for the life of the process (`npm run soak` found it: +50 % RSS in a minute of `npm start`).
- * Until dynalite is fixed, those iterators get a `return()` that closes them.
- */
-function closeDynaliteIteratorsOnReturn(): void {
-  const common = Object.getPrototypeOf(dynaliteStorageLevel().AbstractIterator.prototype) as { return?: unknown; close(): Promise<void> };
-  if (!('return' in common)) {
-    common.return = function (this: { close(): Promise<void> }) {
-      return this.close();
-    };
-  }
-}
-closeDynaliteIteratorsOnReturn();
-
-export interface EmbeddedDynamoDb {
+export interface Engine {
   endpoint: string;
+  /** Stops the engine when this process started it; a no-op for an engine named by DYNAMODB_ENDPOINT. */
   close(): Promise<void>;
 }
 
-/**
- * Starts dynalite on 127.0.0.1 (or `host`: 0.0.0.0 lets `sam local invoke`'s container reach it). `path` keeps data in that folder (never share one folder between
- * two running instances: requests hang); omitted keeps it in memory. Port 0 picks a free port.
- */
-export function startDynalite(options: { path?: string; port?: number; host?: string } = {}): Promise<EmbeddedDynamoDb> {
-  const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        endpoint: `http://127.0.0.1:${port}`,
-        close: () => new Promise<void>((done) => server.close(() => done())),
-      });
-    });
-  });
-}
-
-/** A document client for a local endpoint, configured as the functions configure theirs. */
+/** A document client for an engine, configured as the functions configure theirs. */
 export function localClient(endpoint: string): DynamoDBDocumentClient {
-  return createDocumentClient(dynamoDbConfig({ [ENV.dynamodbEndpoint]: endpoint }));
+  return createDocumentClient(dynamoDbConfig({ ...process.env, [ENV.dynamodbEndpoint]: endpoint }));
 }
 
-/** Creates the chat table unless it exists. */
+/** Fails with one line when `endpoint` does not answer a ListTables request (never falls back to another engine). */
+export async function requireAnswer(endpoint: string): Promise<void> {
+  const config = dynamoDbConfig({ ...process.env, [ENV.dynamodbEndpoint]: endpoint });
+  const client = createDocumentClient({ ...config, maxAttempts: 1, requestHandler: { connectionTimeout: 3000, requestTimeout: 5000 } });
+  try {
+    await client.send(new ListTablesCommand({ Limit: 1 }));
+  } catch (error) {
+    throw new EngineUnreachableError(`${ENV.dynamodbEndpoint}=${endpoint} does not answer: ${(error as Error).message || (error as Error).name}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The engine cannot be reached; `message` is one line that says which and why. */
+export class EngineUnreachableError extends Error {
+  override name = 'EngineUnreachableError';
+}
+
+/**
+ * The engine named by DYNAMODB_ENDPOINT if set (it must answer), else a DynamoDB Local of our own:
+ * in memory, or with its data in `dbPath`.
+ */
+export async function openEngine(options: { dbPath?: string; port?: number } = {}, env: NodeJS.ProcessEnv = process.env): Promise<Engine> {
+  const external = env[ENV.dynamodbEndpoint];
+  if (external) {
+    await requireAnswer(external);
+    return { endpoint: external, close: async () => undefined };
+  }
+  const engine = await startDynamoDbLocal({ dbPath: options.dbPath, port: options.port });
+  return { endpoint: engine.endpoint, close: engine.close };
+}
+
+/** Creates the chat table unless it exists, and waits until it is ACTIVE (instant locally, seconds on AWS). */
 export async function ensureTable(db: DynamoDBDocumentClient, tableName: string): Promise<void> {
   try {
     await db.send(new DescribeTableCommand({ TableName: tableName }));
+    return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
-    await db.send(new CreateTableCommand(createTableInput(tableName)));
   }
+  await db.send(new CreateTableCommand(createTableInput(tableName)));
+  await waitUntilTableExists({ client: db as unknown as DynamoDBClient, maxWaitTime: 120, minDelay: 1 }, { TableName: tableName });
+}
+
+/** Deletes the table and waits until it is gone; a missing table is fine. */
+export async function deleteTable(db: DynamoDBDocumentClient, tableName: string): Promise<void> {
+  try {
+    await db.send(new DeleteTableCommand({ TableName: tableName }));
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return;
+    throw error;
+  }
+  await waitUntilTableNotExists({ client: db as unknown as DynamoDBClient, maxWaitTime: 120, minDelay: 1 }, { TableName: tableName });
 }

@@ -1,9 +1,12 @@
 /**
- * `npm start [-- --memory]`: the whole API on 127.0.0.1 with no AWS and no Docker.
- * PORT picks the API port (default 3000), DYNAMODB_PORT the embedded DynamoDB's (default 8000);
- * DYNAMODB_HOST=0.0.0.0 opens it beyond loopback (for `sam local invoke`, whose container calls in).
+ * `npm start [-- --memory]`: the whole API on 127.0.0.1 with no AWS and no Docker, on DynamoDB Local
+ * (or on the engine DYNAMODB_ENDPOINT names). PORT picks the API port (default 3000), DYNAMODB_PORT
+ * DynamoDB Local's (default 8000; it listens on every interface, so `sam local invoke`'s container reaches it).
  */
+import { ENV } from '../lambda/contract';
 import { DEMO_CHAPTER_ID } from './demo-chapter';
+import { EngineUnreachableError } from './dynamodb';
+import { JavaMissingError } from './dynamodb-local';
 import { DEFAULT_DYNAMODB_PORT, DATA_DIR, startLocalDatabase, useLocalEnvironment } from './environment';
 import { loadHandlers } from './handlers';
 import { createLocalServer } from './server';
@@ -11,21 +14,22 @@ import { createLocalServer } from './server';
 async function main(): Promise<void> {
   const memory = process.argv.includes('--memory');
   const port = Number(process.env.PORT ?? 3000);
-  const db = await startLocalDatabase({
-    memory,
-    port: Number(process.env.DYNAMODB_PORT ?? DEFAULT_DYNAMODB_PORT),
-    host: process.env.DYNAMODB_HOST,
-  });
+  const external = process.env[ENV.dynamodbEndpoint];
+  const db = await startLocalDatabase({ memory, port: Number(process.env.DYNAMODB_PORT ?? DEFAULT_DYNAMODB_PORT) });
   useLocalEnvironment(db);
   const server = createLocalServer(await loadHandlers());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
+  }).catch(async (error) => {
+    await db.close();
+    throw error;
   });
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}`;
   console.log(`Group chat API listening on ${url}`);
-  console.log(`DynamoDB (dynalite) at ${db.endpoint}, table ${db.tableName}, data ${memory ? 'in memory' : `in ${DATA_DIR}`}`);
+  const data = external ? 'on that engine' : memory ? 'in memory' : `in ${DATA_DIR}`;
+  console.log(`DynamoDB (${external ? ENV.dynamodbEndpoint : 'DynamoDB Local'}) at ${db.endpoint}, table ${db.tableName}, data ${data}`);
   console.log(`Try it:\n  curl -s -X POST ${url}/message/find_group_chat -d 'id=${DEMO_CHAPTER_ID}&msg_time=0'`);
 
   const stop = () => {
@@ -38,6 +42,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: NodeJS.ErrnoException) => {
-  console.error(error.code === 'EADDRINUSE' ? `Port in use: ${error.message}. Set PORT or DYNAMODB_PORT.` : error);
+  // What to install, which engine does not answer, which port is taken: one line each, no stack.
+  if (error instanceof JavaMissingError || error instanceof EngineUnreachableError) console.error(error.message);
+  else if (error.code === 'EADDRINUSE') console.error(`Port in use: ${error.message}. Set PORT or DYNAMODB_PORT.`);
+  else if (/^Cannot start DynamoDB Local on port/.test(error.message)) console.error(`${error.message}. Set DYNAMODB_PORT.`);
+  else console.error(error);
   process.exit(1);
 });

@@ -21,8 +21,9 @@ export function dynamoDbConfig(env: NodeJS.ProcessEnv = process.env): DynamoDBCl
     ...(endpoint && {
       endpoint,
       region: env.AWS_REGION || DEFAULT_LOCAL_REGION,
-      // A local engine checks no signature; fixed credentials keep local runs free of AWS config.
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      // A local engine (plain http: DynamoDB Local, moto) checks no signature: fixed credentials keep
+      // local runs free of AWS config. An https endpoint is a real service: the default credential chain.
+      ...(endpoint.startsWith('http:') && { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
     }),
   };
 }

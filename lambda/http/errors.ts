@@ -35,6 +35,11 @@ export function answerFor(error: unknown): ErrorAnswer {
   if (error instanceof ApiError) return { code: error.code, msg: error.message, alert: false };
   if (error instanceof NotMemberError) return { code: ErrorCode.Forbidden, msg: error.message, alert: false };
   if (error instanceof ChatBusyError) return { code: ErrorCode.Unavailable, msg: error.message, alert: false };
-  if (error instanceof StorageUnavailableError) return { code: ErrorCode.Unavailable, msg: UNAVAILABLE_MESSAGE, alert: true };
+  if (error instanceof StorageUnavailableError || isOutOfTime(error)) return { code: ErrorCode.Unavailable, msg: UNAVAILABLE_MESSAGE, alert: true };
   return { code: ErrorCode.Internal, msg: INTERNAL_MESSAGE, alert: true };
+}
+
+/** middy's early answer just before the Lambda timeout (a slow database, most likely): retry-safe like any 503. */
+function isOutOfTime(error: unknown): boolean {
+  return error instanceof Error && error.name === 'TimeoutError';
 }

@@ -1,5 +1,5 @@
 /**
- * The handlers as deployed behind the JWT authorizer (identity from verified claims), on dynalite:
+ * The handlers as deployed behind the JWT authorizer (identity from verified claims), on DynamoDB Local:
  * 401 without an identity, 403 for a caller who is not a member of the chapter, 405/404 from the
  * `$default` route, 413 and 415 for bodies we do not read, and a member's poll in one round trip.
  * (503 under injected DynamoDB faults: read-faults.test.ts, which runs in this mode too.)

@@ -1,7 +1,7 @@
 /**
  * The deployable artefact: each function's asset built as `cdk synth` builds it (NodejsFunction,
  * the shared bundling options), loaded in a fresh `node` process and invoked with events/*.json
- * against dynalite — what `sam local invoke` would run.
+ * against DynamoDB Local — what `sam local invoke` would run.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

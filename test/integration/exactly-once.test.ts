@@ -2,7 +2,7 @@
  * Every accepted message delivered exactly once, in order: 8 concurrent senders post 504 messages
  * into one chapter while 4 pollers poll it (two in exact mode with last_id, two in legacy mode with
  * msg_time, each always sending what the previous response told it). Then the same with faults
- * injected between the SDK and dynalite at the HTTP level, so the SDK's own retries run, and with
+ * injected between the SDK and DynamoDB Local at the HTTP level, so the SDK's own retries run, and with
  * senders that give up half-way and retry the whole call with the same client_msg_id.
  */
 import type { Message } from '../../lambda/contract';

@@ -1,10 +1,10 @@
 /**
- * The fault proxy (test/support/fault-proxy.ts) between the real SDK client and a real dynalite:
+ * The fault proxy (test/support/fault-proxy.ts) between the real SDK client and a real engine (DynamoDB Local):
  * it passes traffic through byte for byte, each fault does what it says (applied or not), and the
  * SDK classifies and retries what it injects exactly as it would DynamoDB's own failures.
  *
  * Every test starts its own proxy and client (the SDK's retry quota is per client, and plans and
- * counts are per proxy), so the tests run concurrently on one dynalite and the file stays fast even
+ * counts are per proxy), so the tests run concurrently on one engine and the file stays fast even
  * though the SDK backs off ~1 s (base) after throttling errors.
  */
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
@@ -12,7 +12,8 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import http from 'node:http';
 import { crc32 } from 'node:zlib';
 import { createDocumentClient, dynamoDbConfig } from '../../lambda/data/client';
-import { ensureTable, localClient, startDynalite, type EmbeddedDynamoDb } from '../../local/dynamodb';
+import { deleteTable, ensureTable, localClient } from '../../local/dynamodb';
+import { testEndpoint, uniqueTableName } from '../support/dynamodb';
 import {
   emptyCounts,
   randomFaults,
@@ -25,24 +26,24 @@ import {
   type ProxiedRequest,
 } from '../support/fault-proxy';
 
-const TABLE_NAME = 'fault-proxy-test';
+const TABLE_NAME = uniqueTableName('fault-proxy');
 /** A client whose attempts time out fast, for the 'timeout-before' cases. */
 const SHORT_TIMEOUTS = { connectionTimeout: 300, requestTimeout: 300, throwOnRequestTimeout: true };
 const SHORT_HOLD_MS = 600;
 
-let engine: EmbeddedDynamoDb;
-/** Talks to dynalite directly: sets up and checks what the proxied calls did. */
+/** The run's engine (DynamoDB Local). */
+const engine = { endpoint: testEndpoint() };
+/** Talks to the engine directly: sets up and checks what the proxied calls did. */
 let direct: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  engine = await startDynalite();
   direct = localClient(engine.endpoint);
   await ensureTable(direct, TABLE_NAME);
 });
 
 afterAll(async () => {
+  await deleteTable(direct, TABLE_NAME);
   direct.destroy();
-  await engine.close();
 });
 
 interface Harness {
@@ -193,7 +194,7 @@ describe('pass-through', () => {
     });
   });
 
-  test.concurrent("relays dynalite's status, headers and body byte for byte", async () => {
+  test.concurrent("relays the engine's status, headers and body byte for byte", async () => {
     await withProxy(async ({ proxy }) => {
       const key = newKey();
       await put(direct, { ...key, text: 'bytes ✓', n: 42 });
@@ -209,8 +210,8 @@ describe('pass-through', () => {
         expect(viaProxy.status).toBe(straight.status);
         expect(viaProxy.body.equals(straight.body)).toBe(true);
         expect(stableHeaders(viaProxy.headers)).toEqual(stableHeaders(straight.headers));
-        expect(viaProxy.headers['x-amzn-requestid']).toMatch(/^[0-9A-Z]{52}$/);
-        expect(viaProxy.headers['x-amz-crc32']).toBe(String(crc32(viaProxy.body)));
+        // Each request has its own id (DynamoDB Local's are UUIDs), so it is compared by presence only.
+        expect(viaProxy.headers['x-amzn-requestid']).toMatch(/^[0-9A-Za-z-]{20,}$/);
         expect(viaProxy.headers['content-length']).toBe(String(viaProxy.body.length));
       }
       expect(proxy.counts()).toEqual(counted({ forwarded: 2 }));
@@ -234,7 +235,7 @@ describe('pass-through', () => {
   });
 });
 
-// ---- faults that never reach dynalite ----------------------------------------------------------
+// ---- faults that never reach the engine ----------------------------------------------------------
 
 interface NotAppliedCase {
   fault: Fault;

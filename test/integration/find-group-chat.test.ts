@@ -1,10 +1,10 @@
 /**
- * POST message/find_group_chat on a real DynamoDB engine (dynalite): the original contract, exact
+ * POST message/find_group_chat on a real DynamoDB engine (DynamoDB Local): the original contract, exact
  * mode, paging, same-second bursts, the hold-back, unknown chapters and every bad input.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { GroupChatPage, Message } from '../../lambda/contract';
+import { MAX_MESSAGE_LENGTH, MAX_PAGE_SIZE, type GroupChatPage, type Message } from '../../lambda/contract';
 import { chatStore, dynamoDbConfig } from '../../lambda/data';
 import { findGroupChat } from '../../lambda/domain/find-group-chat';
 import type { ChatStore } from '../../lambda/ports/chat-store';
@@ -188,6 +188,36 @@ describe('a long history', () => {
     const { body } = await poll({ json: { id: chapter, last_id: 9_990 } });
     expect(ids(body.data!.list)).toEqual(range(9_991, 10_000));
     expect(body.data!.has_more).toBe(false);
+  });
+});
+
+describe("DynamoDB's 1 MB page, counted in UTF-8 bytes, with maximum-size messages", () => {
+  // 2 000 characters, the longest msg_body: 4-byte emoji make an item of about 8 KB, CJK (3 bytes) about 6 KB.
+  const bodies = { emoji: '😀'.repeat(MAX_MESSAGE_LENGTH), cjk: '汉'.repeat(MAX_MESSAGE_LENGTH) };
+  const COUNT = 300;
+  const chapterOf = { emoji: 9001, cjk: 9002 } as const;
+
+  beforeAll(async () => {
+    for (const kind of ['emoji', 'cjk'] as const) {
+      const run = messageRun({ firstId: 1, count: COUNT, firstTime: 1_700_000_000, perSecond: 1 });
+      await putMessages(table, chapterOf[kind], run.map((m) => ({ ...m, msg_body: bodies[kind] })));
+    }
+  });
+
+  it.each(['emoji', 'cjk'] as const)('exact mode (%s): a page cut by the 1 MB limit says has_more, and paging loses and repeats nothing', async (kind) => {
+    const pages = await pollUntilCaughtUp(chapterOf[kind], 'last_id', MAX_PAGE_SIZE);
+    // 1 MB holds about 128 items of 8 KB (or 170 of 6 KB): the engine stops before `limit`, counting UTF-8 bytes.
+    expect(pages[0].length).toBeLessThan(kind === 'emoji' ? 135 : 180);
+    expect(pages[0].length).toBeGreaterThan(100);
+    expect(pages.flat().map((m) => m.id)).toEqual(range(1, COUNT));
+    expect(pages.flat().every((m) => m.msg_body === bodies[kind])).toBe(true);
+  });
+
+  it.each(['emoji', 'cjk'] as const)('legacy mode (%s): a page fills to `limit` across 1 MB Query pages, and paging loses and repeats nothing', async (kind) => {
+    const pages = await pollUntilCaughtUp(chapterOf[kind], 'msg_time', MAX_PAGE_SIZE);
+    // 200 items of 6–8 KB are more than one 1 MB Query page: the page was read in several and still holds `limit`.
+    expect(pages[0]).toHaveLength(MAX_PAGE_SIZE);
+    expect(pages.flat().map((m) => m.id)).toEqual(range(1, COUNT));
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * Hostile input: 10 000 generated requests against the four handlers on dynalite — wrong and random
+ * Hostile input: 10 000 generated requests against the four handlers on DynamoDB Local — wrong and random
  * content types, truncated and malformed bodies, base64 flags that lie, odd numbers and strings,
  * arrays, objects, null, repeated and prototype keys, oversized bodies, missing or malformed identity,
  * odd methods and paths (dispatched as API Gateway does: no matching route → the `$default` function).

@@ -1,5 +1,5 @@
 /**
- * Observability of the handlers on dynalite: what they write to stdout/stderr, as CloudWatch would
+ * Observability of the handlers on DynamoDB Local: what they write to stdout/stderr, as CloudWatch would
  * ingest it. JSON log lines carry the request id and the cold-start flag; EMF lines carry the
  * metrics with the right values (also under injected DynamoDB faults); nothing a client sent —
  * bodies, tokens, names — ever reaches a line, on success, 4xx, 503 or 500 paths; and the built

@@ -1,4 +1,4 @@
-/** send_group_chat, join_group_chat and leave_group_chat on dynalite: the contract of each route. */
+/** send_group_chat, join_group_chat and leave_group_chat on DynamoDB Local: the contract of each route. */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { sendGroupChat, MAX_MESSAGES_PER_SECOND } from '../../lambda/domain/send-group-chat';
 import { apiGatewayEvent } from '../../local/api-gateway-event';

@@ -1,9 +1,16 @@
-/** A fresh chat table on an in-memory dynalite that the test file starts (never a mocked client). */
+/**
+ * A fresh chat table for a test file, on the one engine of the test run (never a mocked client):
+ * DynamoDB Local, which Jest's global setup starts, or the engine DYNAMODB_ENDPOINT names
+ * (test/support/dynamodb-global-setup.ts). Each table has a name of its own and is deleted when
+ * the file is done, so files run in parallel and a shared engine keeps nothing behind.
+ */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomBytes } from 'node:crypto';
 import { ENV, type Message } from '../../lambda/contract';
 import { createChatStore, dynamoDbConfig, writeHistory } from '../../lambda/data';
 import type { ChatStore } from '../../lambda/ports/chat-store';
-import { ensureTable, localClient, startDynalite } from '../../local/dynamodb';
+import { deleteTable, ensureTable, localClient } from '../../local/dynamodb';
+import { TEST_ENDPOINT_ENV } from './dynamodb-global-setup';
 
 export interface TestTable {
   endpoint: string;
@@ -13,20 +20,33 @@ export interface TestTable {
   close(): Promise<void>;
 }
 
-export async function startTestTable(tableName = 'chat-test'): Promise<TestTable> {
-  const engine = await startDynalite();
-  const db = localClient(engine.endpoint);
+/** The endpoint of the run's engine. */
+export function testEndpoint(): string {
+  const endpoint = process.env[TEST_ENDPOINT_ENV];
+  if (!endpoint) throw new Error(`${TEST_ENDPOINT_ENV} is not set: run the tests through jest (its global setup starts the engine)`);
+  return endpoint;
+}
+
+/** A unique table name: `test-<purpose>-<random>`, so runs against one shared engine never meet. */
+export function uniqueTableName(purpose = 'chat'): string {
+  return `test-${purpose}-${randomBytes(6).toString('hex')}`;
+}
+
+export async function startTestTable(purpose?: string): Promise<TestTable> {
+  const endpoint = testEndpoint();
+  const tableName = uniqueTableName(purpose);
+  const db = localClient(endpoint);
   await ensureTable(db, tableName);
-  const store = createChatStore(dynamoDbConfig({ [ENV.dynamodbEndpoint]: engine.endpoint }), tableName);
+  const store = createChatStore(dynamoDbConfig({ ...process.env, [ENV.dynamodbEndpoint]: endpoint }), tableName);
   return {
-    endpoint: engine.endpoint,
+    endpoint,
     tableName,
     db,
     store,
     close: async () => {
-      db.destroy();
       store.destroy();
-      await engine.close();
+      await deleteTable(db, tableName);
+      db.destroy();
     },
   };
 }

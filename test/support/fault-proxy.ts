@@ -1,5 +1,5 @@
 /**
- * A loopback HTTP proxy between the AWS SDK's DynamoDB client and dynalite that injects faults at
+ * A loopback HTTP proxy between the AWS SDK's DynamoDB client and the engine that injects faults at
  * the HTTP level, so the SDK's real retry strategy (and our code above it) sees what it would see
  * from DynamoDB: throttling and 500 answers in DynamoDB's JSON error shape, reset connections,
  * requests that never get an answer, and writes that were applied but whose answer was lost.
@@ -9,13 +9,13 @@
  * Behaviour worth knowing when writing plans:
  * - The proxy reads each request's whole body before it asks the plan, so a fault never races the
  *   client's upload and every fault but 'lost-response' and 'slow' leaves the table untouched.
- * - Forwarded requests keep their method, path, headers (Host included: it is signed, and dynalite
- *   ignores it) and body; the answer is relayed with dynalite's status, headers (x-amz-crc32,
+ * - Forwarded requests keep their method, path, headers (Host included: it is signed, and the engine
+ *   ignores it) and body; the answer is relayed with the engine's status, headers (x-amz-crc32,
  *   content-length, x-amzn-requestid…) and body byte for byte. Only hop-by-hop headers
  *   (Connection, Keep-Alive, Transfer-Encoding…) are left to each hop, as any HTTP proxy does.
  * - Once a request is received it is forwarded even if the client has given up on it meanwhile
  *   (as DynamoDB goes on with a request whose caller went away).
- * - If dynalite itself fails (it is down), the client's socket is destroyed; that counts as
+ * - If the engine itself fails (it is down), the client's socket is destroyed; that counts as
  *   'forwarded'.
  */
 import http from 'node:http';
@@ -35,7 +35,7 @@ export type Fault =
   | 'reset-before'
   /** Holds the request for `timeoutHoldMs` (past the client's request timeout), never forwards, then destroys the socket: not applied. */
   | 'timeout-before'
-  /** Forwards, waits for dynalite's whole answer (the request IS applied), then destroys the client's socket instead of answering. */
+  /** Forwards, waits for the engine's whole answer (the request IS applied), then destroys the client's socket instead of answering. */
   | 'lost-response'
   /** Forwards after `slowMs` (below the client's timeouts) and answers normally. */
   | 'slow';

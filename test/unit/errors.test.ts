@@ -1,5 +1,8 @@
 /** Which failures a client may safely retry (503) and which are ours (500). */
 import { isUnavailableError } from '../../lambda/data/errors';
+import { ChatBusyError, NotMemberError } from '../../lambda/domain/errors';
+import { INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, answerFor, badRequest } from '../../lambda/http/errors';
+import { StorageUnavailableError } from '../../lambda/ports/errors';
 
 describe('isUnavailableError', () => {
   it.each([
@@ -18,4 +21,15 @@ describe('isUnavailableError', () => {
     ['a non-error', 'boom'],
     ['null', null],
   ])('is false for %s', (_, error) => expect(isUnavailableError(error)).toBe(false));
+});
+
+describe('answerFor: the status of every error, chosen in one place', () => {
+  it.each([
+    ['a bad parameter', badRequest('id is required'), { code: 400, msg: 'id is required', alert: false }],
+    ['a non-member', new NotMemberError('send'), { code: 403, msg: 'only members of this chapter may send; join first', alert: false }],
+    ['a contended chat', new ChatBusyError(), { code: 503, msg: 'the chat is too busy right now, retry shortly', alert: false }],
+    ['the storage failing', new StorageUnavailableError(new Error('x')), { code: 503, msg: UNAVAILABLE_MESSAGE, alert: true }],
+    ["middy's early timeout", Object.assign(new Error('[AbortError]: The operation was aborted.'), { name: 'TimeoutError' }), { code: 503, msg: UNAVAILABLE_MESSAGE, alert: true }],
+    ['a bug', new TypeError('x is undefined'), { code: 500, msg: INTERNAL_MESSAGE, alert: true }],
+  ])('%s', (_, error, answer) => expect(answerFor(error)).toEqual(answer));
 });
