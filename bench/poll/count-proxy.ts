@@ -1,9 +1,10 @@
 /**
- * A loopback HTTP proxy in front of dynalite that records every DynamoDB request a client sends
- * (operation and parameters) and what it consumed. It adds ReturnConsumedCapacity=TOTAL to each
- * request (the client under test need not ask for it) and reads ConsumedCapacity from the answer,
- * which it relays unchanged. Counting on the wire measures the built bundle, whose SDK copy is
- * inside it, exactly as it runs: every request it sends, retries included.
+ * A loopback HTTP proxy in front of the DynamoDB engine (DynamoDB Local) that records every request
+ * a client sends (operation and parameters) and what the engine says it consumed. It adds
+ * ReturnConsumedCapacity=TOTAL to each request (the client under test need not ask for it) and reads
+ * the engine's ConsumedCapacity from the answer, which it relays unchanged. Counting on the wire
+ * measures the built bundle, whose SDK copy is inside it, exactly as it runs: every request it
+ * sends, retries included.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,7 @@ export interface RecordedRequest {
   operation: string;
   /** The request as the client sent it (before ReturnConsumedCapacity was added). */
   body: Record<string, unknown>;
-  /** Read or write capacity units as dynalite computed them (0 when it reported none). */
+  /** Read or write capacity units as the engine reported them in ConsumedCapacity (0 when it reported none). */
   capacity: number;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Warm polls: the built find_group_chat bundle's handler, imported into this process and invoked
- * with API Gateway events against dynalite, interleaved with the floor (./floor.ts: the same
+ * with API Gateway events against DynamoDB Local, interleaved with the floor (./floor.ts: the same
  * requests through the functions' store); and the history-size flatness.
  */
 import { loadBundleHandlers } from './bundle-handlers';

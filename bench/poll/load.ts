@@ -1,11 +1,12 @@
 /**
- * The local server under load: `npm start -- --memory` (its own embedded database, the handlers served from
- * source as `npm start` serves them) on free loopback ports, a seeded chapter, then autocannon with
- * a mix of exact and legacy polls: idle ones and ones that get a page of 20 messages.
+ * The local server under load: `npm start -- --memory` (its own DynamoDB Local in memory, the
+ * handlers served from source as `npm start` serves them) on free loopback ports, a seeded chapter,
+ * then autocannon with a mix of exact and legacy polls: idle ones and ones that get a page of 20 messages.
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { ENV } from '../../lambda/contract';
 import { localClient } from '../../local/dynamodb';
 import { LOCAL_TABLE_NAME } from '../../local/environment';
 import { PROJECT_ROOT } from './build';
@@ -25,11 +26,15 @@ export interface LoadResult {
   mix: string[];
 }
 
-/** Starts `npm start -- --memory` in its own process group; resolves with the API URL and its database's endpoint. */
+/**
+ * Starts `npm start -- --memory` in its own process group (npm, tsx, the server and its java
+ * process); resolves with the API URL and its database's endpoint.
+ */
 function startServer(): Promise<{ child: ChildProcess; url: string; endpoint: string }> {
   const child = spawn('npm', ['start', '--', '--memory'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0' },
+    // Its own DynamoDB Local on a free port, never an engine DYNAMODB_ENDPOINT names.
+    env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', [ENV.dynamodbEndpoint]: '' },
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: true,
   });
@@ -50,7 +55,7 @@ function startServer(): Promise<{ child: ChildProcess; url: string; endpoint: st
   });
 }
 
-/** Ends the process group this module started (npm, tsx and the server), by its id. */
+/** Ends the process group this module started (npm, tsx, the server and its java process), by its id. */
 function stopServer(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 5000);

@@ -83,7 +83,7 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 export interface Samples {
   /** Wall-clock milliseconds of each call. */
   ms: number[];
-  /** CPU milliseconds this process spent during each call (dynalite runs in another process). */
+  /** CPU milliseconds this process spent during each call (DynamoDB Local runs in a java process of its own). */
   cpu: number[];
 }
 

@@ -15,9 +15,13 @@ export interface CountResult {
   /** Per poll, measured on the wire. */
   requests: number;
   operations: Record<string, number>;
-  /** ReturnConsumedCapacity totals as dynalite computes them, per poll. */
-  capacityDynalite: number;
-  /** The same requests as AWS bills them: at least 1 unit per strongly consistent read request, 0.5 eventually. */
+  /** The engine's own ConsumedCapacity totals (DynamoDB Local's), per poll. */
+  capacityReported: number;
+  /**
+   * The same requests as AWS bills them: the engine's figure, but at least 1 unit per strongly
+   * consistent read request and 0.5 per eventually consistent one (DynamoDB Local reports 0 for a
+   * Query that returns nothing).
+   */
   capacityBilled: number;
   /** The floor sent the same requests (operation and every parameter) as the handler. */
   floorMatches: boolean;
@@ -66,7 +70,7 @@ export async function countRequests(bundle: string, db: BenchDatabase, configs: 
         polls,
         requests: recorded.length / polls,
         operations,
-        capacityDynalite: recorded.reduce((s, r) => s + r.capacity, 0) / polls,
+        capacityReported: recorded.reduce((s, r) => s + r.capacity, 0) / polls,
         capacityBilled: recorded.reduce((s, r) => s + billed(r), 0) / polls,
         floorMatches: matches,
         ...(!matches && { floorDiff: `handler: ${hs.join(' | ')}\nfloor:   ${fs.join(' | ')}` }),

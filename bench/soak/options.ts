@@ -15,6 +15,8 @@ export interface Options {
   seed: number;
   json?: string;
   singleProcess: boolean;
+  /** A DynamoDB engine that runs already (the tests' one, moto, a sandbox account) instead of a DynamoDB Local of the soak's own. */
+  endpoint?: string;
   heapSnapshots?: string;
 }
 
@@ -32,11 +34,14 @@ const USAGE = `usage: npm run soak -- [--duration SECONDS] [--json FILE] [option
   --drain-timeout S   how long pollers may take to catch up after the load (default 30)
   --seed N            random seed (default: time based, printed)
   --json FILE         also write the summary as JSON
-  --single-process    run local/start.ts --memory (API and dynalite in one process, as npm start)
+  --single-process    run local/start.ts --memory (the API in one process that starts its own
+                      DynamoDB Local, as npm start does)
+  --endpoint URL      use the DynamoDB engine at URL (a table of the soak's own, deleted at the end)
+                      instead of starting DynamoDB Local; not with --single-process
   --heap-snapshots DIR  diagnosis: heap snapshots of the server processes at warm-up end and load end`;
 
 const FLAGS = ['single-process'];
-const VALUED = ['duration', 'chapters', 'senders', 'churners', 'exact', 'legacy', 'send-interval', 'poll-interval', 'warmup', 'rss-limit', 'drain-timeout', 'seed', 'json', 'heap-snapshots'];
+const VALUED = ['duration', 'chapters', 'senders', 'churners', 'exact', 'legacy', 'send-interval', 'poll-interval', 'warmup', 'rss-limit', 'drain-timeout', 'seed', 'json', 'endpoint', 'heap-snapshots'];
 
 /** The options in `argv`; prints the usage and exits 0 on --help, throws on anything it does not know. */
 export function parseOptions(argv: string[]): Options {
@@ -65,6 +70,7 @@ export function parseOptions(argv: string[]): Options {
     return value;
   };
   const durationS = num('duration', 60, 1);
+  if (raw.has('endpoint') && raw.has('single-process')) throw new Error(`--endpoint and --single-process do not go together\n${USAGE}`);
   return {
     durationS,
     chapters: Math.floor(num('chapters', 3, 1)),
@@ -80,6 +86,7 @@ export function parseOptions(argv: string[]): Options {
     seed: Math.floor(num('seed', Date.now() % 2 ** 31)),
     json: raw.get('json'),
     singleProcess: raw.has('single-process'),
+    endpoint: raw.get('endpoint'),
     heapSnapshots: raw.get('heap-snapshots'),
   };
 }

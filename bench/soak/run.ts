@@ -3,9 +3,11 @@
  * for a while, then the checks. A script, not part of CI.
  *
  * Processes: the API (local/server.ts with the handlers, configured as `npm start` configures them)
- * and the embedded database (dynalite in memory, as `npm start -- --memory` starts it) run as two
- * node processes (bench/soak/server.ts), so the API's memory is measured apart from the data the
- * database holds. --single-process runs `local/start.ts --memory` itself: one process, as `npm start`.
+ * runs as a node process of its own (bench/soak/server.ts), and the database is AWS's DynamoDB Local
+ * in memory, a java process this script starts (bench/soak/processes.ts), so the API's memory is
+ * measured apart from the data the database holds; --endpoint URL uses an engine that runs already
+ * instead (a table of the soak's own). --single-process runs `local/start.ts --memory` itself: the
+ * API in one process that starts its own DynamoDB Local, as `npm start`.
  *
  * Load, per chapter: senders (members for the whole run; some sends carry a client_msg_id and are
  * retried on 503, the others are never retried), churners (join, sometimes send, leave), pollers in
@@ -15,9 +17,12 @@
  * Checks: every poller holds every accepted message of its chapter exactly once, in id order, and
  * nothing that was not accepted; the stored log is dense and holds exactly the accepted messages;
  * member_count ends at the number of senders; no 5xx and no transport error; every answer has the
- * status its request expects; the API process's RSS grows less than 10 % after the warm-up.
+ * status its request expects; the API process's RSS grows less than 10 % after the warm-up
+ * (DynamoDB Local's RSS is reported, not checked).
  * Exit code 0 when every check passes, 1 when one fails, 2 when the run itself broke.
  */
+import { EngineUnreachableError } from '../../local/dynamodb';
+import { JavaMissingError } from '../../local/dynamodb-local';
 import { Client } from './client';
 import { Load } from './load';
 import { parseOptions } from './options';
@@ -31,7 +36,7 @@ async function main(): Promise<number> {
       `${options.churners} churners, ${options.exactPollers} exact + ${options.legacyPollers} legacy pollers; seed ${options.seed}`,
   );
   const servers = await Servers.start(options);
-  console.log(`soak: ${servers.measured.map((m) => `${m.process.name} pid ${m.process.pid} at ${m.process.url}`).join(', ')}`);
+  console.log(`soak: ${servers.measured.map((m) => `${m.process.name} pid ${m.process.pid}${m.process.url ? ` at ${m.process.url}` : ' (the server\'s child)'}`).join(', ')}`);
   const client = new Client(new URL(servers.api.url));
   const load = new Load(client, options);
   await load.joinSenders();
@@ -58,7 +63,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error) => {
-    console.error('soak: the run broke:', error);
+    // No Java 17+, or --endpoint does not answer: one line; anything else with its stack.
+    const known = error instanceof JavaMissingError || error instanceof EngineUnreachableError;
+    console.error('soak: the run broke:', known ? error.message : error);
     process.exit(2);
   },
 );

@@ -1,13 +1,18 @@
 /**
  * Keeps `npm run soak` (bench/soak/run.ts) from rotting: its checker catches what it must catch, and a
- * 5-second run against the real local server passes with messages and polls in both modes.
+ * 5-second run against the real local server passes with messages and polls in both modes — on the
+ * test run's one engine (--endpoint, a table of the soak's own that it deletes), not a DynamoDB
+ * Local of its own.
  */
+import { DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkDelivery, growthVerdict, isDense, windowMin } from '../../bench/soak/check';
 import type { Message } from '../../lambda/contract';
+import { localClient } from '../../local/dynamodb';
+import { testEndpoint } from '../support/dynamodb';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -75,7 +80,8 @@ describe('npm run soak -- --duration 5', () => {
 
   it('runs the local server under mixed load and finds every message delivered exactly once', async () => {
     const json = path.join(dir, 'soak.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/soak/run.ts', '--duration', '5', '--json', json], {
+    const endpoint = testEndpoint();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/soak/run.ts', '--duration', '5', '--json', json, '--endpoint', endpoint], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -98,5 +104,14 @@ describe('npm run soak -- --duration 5', () => {
       expect(poller.received).toBeGreaterThan(0);
     }
     expect(output).toMatch(/soak: PASS/);
+
+    // It used the engine it was given, and left nothing behind there.
+    expect(summary.database).toMatchObject({ endpoint, external: true, tableName: expect.stringMatching(/^soak-/) });
+    const db = localClient(endpoint);
+    try {
+      await expect(db.send(new DescribeTableCommand({ TableName: summary.database.tableName }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    } finally {
+      db.destroy();
+    }
   }, 25_000);
 });
