@@ -14,6 +14,11 @@ export interface RouteSpec {
   readonly dynamodbActions: readonly string[];
   /** The handler queries the `by_create_time` index, so its actions are granted on the index too. */
   readonly queriesCreateTimeIndex: boolean;
+  /**
+   * The handler writes through TransactWriteItems (IAM checks the actions of its items, listed in
+   * `dynamodbActions`; CloudWatch reports its throttles and errors as the TransactWriteItems operation).
+   */
+  readonly transactWrites?: boolean;
 }
 
 export const ROUTES: readonly RouteSpec[] = [
@@ -41,18 +46,20 @@ export const ROUTES: readonly RouteSpec[] = [
     method: 'POST',
     path: '/message/join_group_chat',
     entry: 'lambda/handlers/join-group-chat.ts',
-    // PutItem: member; UpdateItem: presence version and count; Query: member COUNT.
-    dynamodbActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+    // One TransactWriteItems: PutItem of the member, UpdateItem of the count; GetItem: the count after.
+    dynamodbActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
     queriesCreateTimeIndex: false,
+    transactWrites: true,
   },
   {
     id: 'LeaveGroupChat',
     method: 'POST',
     path: '/message/leave_group_chat',
     entry: 'lambda/handlers/leave-group-chat.ts',
-    // DeleteItem: member; UpdateItem: presence version and count; Query: member COUNT.
-    dynamodbActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+    // One TransactWriteItems: DeleteItem of the member, UpdateItem of the count; GetItem: the count after.
+    dynamodbActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
     queriesCreateTimeIndex: false,
+    transactWrites: true,
   },
 ];
 

@@ -23,7 +23,7 @@ function historyItems(chapterId: number, history: ChapterHistory): Record<string
   return [
     ...messages.map((m) => ({ ...messageItem(chapterId, m) })),
     ...(members ?? []).map((m) => ({ ...memberItem(chapterId, m) })),
-    ...(members ? [{ ...presenceItem(chapterId, members.length, members.length) }] : []),
+    ...(members ? [{ ...presenceItem(chapterId, members.length) }] : []),
   ];
 }
 

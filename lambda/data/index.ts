@@ -7,3 +7,4 @@ export { createDocumentClient, dynamoDbConfig, singleAttemptConfig, DEFAULT_LOCA
 export { createTableInput } from './create-table';
 export { isUnavailableError } from './errors';
 export { writeHistory, type ChapterHistory } from './history';
+export { chaptersWithMembers, recountMembers, type Recount } from './repair';

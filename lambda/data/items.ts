@@ -31,11 +31,10 @@ export interface MemberItem extends Member {
 export interface PresenceItem {
   chapter_id: number;
   sk: typeof PRESENCE_SK;
+  /** The number of member items: changed in the same transaction as they are. */
   member_count: number;
-  /** Bumped (atomic ADD) by every join and leave. */
-  version: number;
-  /** The `version` the stored `member_count` was counted at; only a newer count replaces it. */
-  count_version: number;
+  /** Bumped by every change of members: a recount (lambda/data/repair.ts) stores its count only if none happened meanwhile. */
+  member_changes?: number;
 }
 
 export function messageItem(chapterId: number, message: LoggedMessage): MessageItem {
@@ -67,7 +66,7 @@ export function memberItem(chapterId: number, member: Member): MemberItem {
   return { chapter_id: chapterId, sk: memberSk(member.user_id), ...member };
 }
 
-/** A presence item whose count was taken at `version`: what a count stored at that version looks like. */
-export function presenceItem(chapterId: number, memberCount: number, version: number): PresenceItem {
-  return { chapter_id: chapterId, sk: PRESENCE_SK, member_count: memberCount, version, count_version: version };
+/** The presence item of a chapter with `memberCount` members. */
+export function presenceItem(chapterId: number, memberCount: number): PresenceItem {
+  return { chapter_id: chapterId, sk: PRESENCE_SK, member_count: memberCount };
 }

@@ -10,6 +10,8 @@ import {
   PutCommand,
   QueryCommand,
   UpdateCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
   type BatchGetCommandInput,
   type DeleteCommandInput,
   type DynamoDBDocumentClient,
@@ -55,6 +57,11 @@ export class TableAccess {
 
   delete(input: WithoutTable<DeleteCommandInput>) {
     return this.call(this.clients.db.send(new DeleteCommand({ TableName: this.name, ...input })));
+  }
+
+  /** One TransactWriteItems (the SDK gives it a ClientRequestToken that its own retries reuse). */
+  transactWrite(items: NonNullable<TransactWriteCommandInput['TransactItems']>) {
+    return this.call(this.clients.db.send(new TransactWriteCommand({ TransactItems: items })));
   }
 
   /** Writes the item unless one with its key exists: true when written. `stamped` puts go out once, with no SDK retry. */

@@ -13,8 +13,11 @@ export interface LoggedMessage extends Message {
   second_seq?: number;
 }
 
-/** A member of a chapter's chat, as joined. */
-export interface Member extends Identity {
+/**
+ * A member of a chapter's chat. Who joined themselves is known by name and type; a member the course
+ * platform added (admin routes) by id only.
+ */
+export interface Member extends Pick<Identity, 'user_id'>, Partial<Omit<Identity, 'user_id'>> {
   joined_at: number;
 }
 
@@ -73,17 +76,17 @@ export interface MessageLog {
   moveReservation(chapterId: number, userId: number, clientMsgId: string, from: number, to: number): Promise<boolean>;
 }
 
-/** Who is a member, and `member_count`. */
+/**
+ * Who is a member, and `member_count`: every change of members changes the count in the same
+ * transaction, so the count always equals the members and costs the same at any chapter size.
+ */
 export interface Membership extends MembershipReads {
-  /** Adds the member; an existing member is kept as it is. */
-  putMemberIfAbsent(chapterId: number, member: Member): Promise<void>;
-  deleteMember(chapterId: number, userId: number): Promise<void>;
-  /** Atomically bumps the chapter's membership version and returns the new value: the order of counts. */
-  bumpMembershipVersion(chapterId: number): Promise<number>;
-  /** The number of members (strongly consistent count). */
-  countMembers(chapterId: number): Promise<number>;
-  /** Stores a count taken at `version` unless a count taken at a newer version is stored already. */
-  storeMemberCount(chapterId: number, memberCount: number, version: number): Promise<boolean>;
+  /** Adds those of `members` who are not members yet, counting them in; returns how many it added. */
+  addMembers(chapterId: number, members: readonly Member[]): Promise<number>;
+  /** Removes those of `userIds` who are members, counting them out; returns how many it removed. */
+  removeMembers(chapterId: number, userIds: readonly number[]): Promise<number>;
+  /** `member_count`, strongly consistent: the count a change answers with. */
+  currentMemberCount(chapterId: number): Promise<number>;
 }
 
 /** Everything the functions need from storage. */
