@@ -4,6 +4,7 @@
  */
 import { Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { MEMBERSHIP_MODES, type MembershipMode } from '../lambda/contract';
 import type { Authorization } from './chat-api';
 import { ChatStack } from './chat-stack';
 import { DEFAULT_STAGE, STAGES, isStageName, type StageSettings } from './stages';
@@ -31,6 +32,8 @@ export const CONTEXT = {
   /** Override the stage's API throttling (requests per second, burst). */
   throttleRate: 'throttleRate',
   throttleBurst: 'throttleBurst',
+  /** `managed` or `self`: who decides a chapter's members (default: the stage's; `self` for an open demo). */
+  membership: 'membership',
   /** An e-mail address subscribed to the alarm topic; optional. */
   alarmEmail: 'alarmEmail',
   /** A local DynamoDB endpoint baked into the functions, for `sam local invoke` only. */
@@ -64,19 +67,22 @@ export function buildApp(app: App): ChatStack {
   const stage = context(CONTEXT.stage) ?? DEFAULT_STAGE;
   if (!isStageName(stage)) throw new ContextError(`unknown stage "${stage}": use one of ${Object.keys(STAGES).join(', ')}`);
   const defaults: StageSettings = STAGES[stage];
+  const authorization = authorizationFromContext(context, list);
   const settings: StageSettings = {
     ...defaults,
     throttle: {
       rateLimit: positiveNumber(context(CONTEXT.throttleRate), CONTEXT.throttleRate) ?? defaults.throttle.rateLimit,
       burstLimit: positiveNumber(context(CONTEXT.throttleBurst), CONTEXT.throttleBurst) ?? defaults.throttle.burstLimit,
     },
+    // An open demo trusts headers anyway: users join on their own there unless asked otherwise.
+    membership: membershipMode(context(CONTEXT.membership)) ?? ('openDemo' in authorization ? 'self' : defaults.membership),
   };
 
   const stack = new ChatStack(app, stackName(stage), {
     description: `Group chat (${stage}): HTTP API, one Lambda function per route, one DynamoDB table`,
     stage,
     settings,
-    authorization: authorizationFromContext(context, list),
+    authorization,
     corsOrigins: list(CONTEXT.corsOrigins),
     alarmEmail: context(CONTEXT.alarmEmail),
     dynamodbEndpoint: context(CONTEXT.dynamodbEndpoint),
@@ -113,6 +119,14 @@ function authorizationFromContext(
       },
     },
   };
+}
+
+function membershipMode(value: string | undefined): MembershipMode | undefined {
+  if (value === undefined) return undefined;
+  if (!(MEMBERSHIP_MODES as readonly string[]).includes(value)) {
+    throw new ContextError(`${CONTEXT.membership} must be ${MEMBERSHIP_MODES.join(' or ')}, got "${value}"`);
+  }
+  return value as MembershipMode;
 }
 
 function positiveNumber(value: string | undefined, key: string): number | undefined {

@@ -1,12 +1,13 @@
 /**
- * ChatApi: the HTTP API in front of the functions — a JWT authorizer on every route (or, explicitly,
- * none: an open demo), the `$default` route's function for every request no route matches, and a
- * throttled `$default` stage that writes one JSON access-log line per request.
+ * ChatApi: the HTTP API in front of the functions — a JWT authorizer on every user route and on
+ * `$default` (or, explicitly, none: an open demo), IAM authorization (SigV4) on the admin routes in
+ * every stack, the `$default` route's function for every request no route matches, and a throttled
+ * `$default` stage that writes one JSON access-log line per request.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -32,7 +33,7 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
-/** Tokens the JWT authorizer verifies on every route (e.g. a Cognito user pool or any OIDC issuer). */
+/** Tokens the JWT authorizer verifies on every user route (e.g. a Cognito user pool or any OIDC issuer). */
 export interface JwtAuthorizationProps {
   /** The issuer, e.g. `https://cognito-idp.<region>.amazonaws.com/<user pool id>`. */
   readonly issuer: string;
@@ -125,12 +126,19 @@ export class ChatApi extends apigwv2.HttpApi {
     }
   }
 
-  /** `route`'s method and path, integrated with its function (payload format 2.0, which API Gateway may invoke). */
-  addChatRoute(route: RouteSpec, fn: lambda.IFunction): void {
-    this.addRoutes({
+  /**
+   * `route`'s method and path, integrated with its function (payload format 2.0, which API Gateway may
+   * invoke). A user route takes the API's default authorization (the JWT authorizer and its scopes,
+   * or none in an open demo); an `iam` route only admits SigV4-signed requests of principals allowed
+   * `execute-api:Invoke` on it, in every stack, the open demo's included.
+   */
+  addChatRoute(route: RouteSpec, fn: lambda.IFunction): apigwv2.HttpRoute[] {
+    return this.addRoutes({
       path: route.path,
       methods: [apigwv2.HttpMethod[route.method]],
       integration: new HttpLambdaIntegration(`${route.id}Integration`, fn),
+      // Explicitly no scopes: the JWT scopes are the default for the other routes and mean nothing to IAM.
+      ...(route.authorization === 'iam' && { authorizer: new HttpIamAuthorizer(), authorizationScopes: [] }),
     });
   }
 }

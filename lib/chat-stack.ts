@@ -4,7 +4,9 @@
  *   ChatApi ──▶ one ChatFunction per route (+ the `$default` route's) ──▶ ChatTable
  *   ChatMonitoring: alarms on the API, the functions and the table ──▶ SNS topic; one dashboard
  *
- * Each route's function gets exactly its route's DynamoDB actions (ROUTES in lambda/contract).
+ * Each route's function gets exactly its route's DynamoDB actions, and each route its authorization:
+ * the user routes the JWT authorizer (or none, in an open demo), the admin routes IAM (ROUTES in
+ * lambda/contract).
  */
 import * as path from 'node:path';
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
@@ -60,6 +62,7 @@ export class ChatStack extends Stack {
     const environment = {
       ...(props.dynamodbEndpoint ? { [ENV.dynamodbEndpoint]: props.dynamodbEndpoint } : {}),
       ...identityEnvironment(authorization),
+      [ENV.membership]: settings.membership,
     };
     const newFunction = (functionId: string, entry: string, description: string) => {
       const fn = new ChatFunction(this, functionId, {
@@ -82,10 +85,12 @@ export class ChatStack extends Stack {
       accessLogRetention: settings.logRetention,
       notRouted: newFunction(NOT_ROUTED.id, NOT_ROUTED.entry, 'Requests no route matched: 404, or 405 on a known path'),
     });
+    const adminRouteArns: string[] = [];
     for (const route of ROUTES) {
       const fn = newFunction(route.id, route.entry, `${route.method} ${route.path}`);
       fn.bindTable(this.table, route.dynamodbActions, { queriesCreateTimeIndex: route.queriesCreateTimeIndex });
-      this.api.addChatRoute(route, fn);
+      const routes = this.api.addChatRoute(route, fn);
+      if (route.authorization === 'iam') adminRouteArns.push(...routes.map((r) => r.routeArn));
     }
 
     this.monitoring = new ChatMonitoring(this, 'Monitoring', {
@@ -100,7 +105,8 @@ export class ChatStack extends Stack {
     if ('openDemo' in authorization) {
       Annotations.of(this).addWarningV2(
         'group-chat:openDemo',
-        'Open demo stack: no route checks a token, and send, join and leave trust the x-user-* headers, so anyone can act as anyone.',
+        'Open demo stack: no user route checks a token, and send, join and leave trust the x-user-* headers, so anyone can act as anyone ' +
+          '(the admin routes still require IAM).',
       );
     }
     if (props.dynamodbEndpoint) {
@@ -112,6 +118,10 @@ export class ChatStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The chat table' });
+    new CfnOutput(this, 'AdminRouteArns', {
+      value: adminRouteArns.join(','),
+      description: "The admin routes' execute-api ARNs: allow execute-api:Invoke on them to the course platform's role",
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Every alarm notifies this SNS topic' });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'The CloudWatch dashboard' });
   }

@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import path from 'node:path';
-import { ENV } from '../lambda/contract';
+import { ENV, MEMBERSHIP_MODES, type MembershipMode } from '../lambda/contract';
 import { seedDemoChapter } from './demo-chapter';
 import { ensureTable, localClient, openEngine } from './dynamodb';
 
@@ -42,15 +42,36 @@ export async function openLocalDatabase(env: NodeJS.ProcessEnv = process.env): P
   return startLocalDatabase({ memory: false, port: 0 });
 }
 
+/** A local setting (an environment variable) has a value no run can use; `message` is one line. */
+export class LocalSettingError extends Error {
+  override name = 'LocalSettingError';
+}
+
+/**
+ * Local runs let users join and leave on their own (`self`, as a dev stack does) unless MEMBERSHIP
+ * says `managed`; anything else is refused with one line.
+ */
+export function localMembershipMode(env: NodeJS.ProcessEnv = process.env): MembershipMode {
+  const value = env[ENV.membership] || 'self';
+  if (!(MEMBERSHIP_MODES as readonly string[]).includes(value)) {
+    throw new LocalSettingError(`${ENV.membership} must be ${MEMBERSHIP_MODES.join(' or ')}, got "${value}"`);
+  }
+  return value as MembershipMode;
+}
+
 /**
  * Configures the handlers (they read their settings at init) for a local run: the local database,
- * identity from the x-user-* headers (which only local runs and open demo stacks trust), and no
- * metrics output (CloudWatch's business: locally it would print one EMF line per request).
+ * identity from the x-user-* headers (which only local runs and open demo stacks trust), the
+ * membership mode (`self` unless MEMBERSHIP=managed), and no metrics output (CloudWatch's business:
+ * locally it would print one EMF line per request). The admin routes are served without any
+ * signature check: locally they are as open as the header identity.
  */
 export function useLocalEnvironment(db: LocalDatabase): void {
+  const membership = localMembershipMode();
   process.env[ENV.tableName] = db.tableName;
   process.env[ENV.dynamodbEndpoint] = db.endpoint;
   process.env[ENV.identitySource] = 'headers';
+  process.env[ENV.membership] = membership;
   process.env[ENV.metricsDisabled] ??= 'true';
 }
 

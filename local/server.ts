@@ -1,6 +1,8 @@
 /**
  * The local API: a small HTTP server that turns each request into an API Gateway payload-format-2.0
  * event and calls the same handlers the stack deploys, on the same routes (lambda/contract/routes.ts).
+ * It checks no authorization: the caller is whoever the x-user-* headers say, and the admin routes
+ * (IAM, SigV4, when deployed) are open.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

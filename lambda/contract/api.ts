@@ -24,7 +24,7 @@ export interface GroupChatPage {
   has_more: boolean;
 }
 
-/** `data` of join_group_chat and leave_group_chat. */
+/** `data` of join_group_chat and leave_group_chat, and of the admin routes add_members and remove_members. */
 export interface MemberCount {
   member_count: number;
 }
@@ -50,3 +50,5 @@ export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 200;
 /** send_group_chat's `msg_body`, in characters (code points) after trimming. */
 export const MAX_MESSAGE_LENGTH = 2000;
+/** The admin routes' `user_ids`: at most this many ids per call. */
+export const MAX_USER_IDS_PER_CALL = 100;

@@ -12,9 +12,21 @@ export const ENV = {
   userIdClaim: 'JWT_CLAIM_USER_ID',
   userTypeClaim: 'JWT_CLAIM_USER_TYPE',
   userNameClaim: 'JWT_CLAIM_USER_NAME',
+  /** Who decides a chapter's members: one of MEMBERSHIP_MODES; unset means `managed` (never open joins by accident). */
+  membership: 'MEMBERSHIP',
   /** Powertools' own settings (the logs' `service`, the metrics' namespace, metrics off). */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
   metricsDisabled: 'POWERTOOLS_METRICS_DISABLED',
   tracerCaptureResponse: 'POWERTOOLS_TRACER_CAPTURE_RESPONSE',
 } as const;
+
+/**
+ * The values of ENV.membership, the stack's `membership` setting:
+ * - `managed`: the course platform's backend adds and removes members (the IAM-authorized admin
+ *   routes); users cannot join or leave on their own (403).
+ * - `self`: any user with an identity joins and leaves any chapter; the admin routes work too.
+ */
+export const MEMBERSHIP_MODES = ['managed', 'self'] as const;
+
+export type MembershipMode = (typeof MEMBERSHIP_MODES)[number];

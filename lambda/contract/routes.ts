@@ -1,13 +1,25 @@
 /**
- * The API's routes: path, handler source and the DynamoDB actions the handler uses. The CDK stack
- * builds one function per route from this list (with exactly these actions), and the local server
- * serves the same handlers on the same paths.
+ * The API's routes: path, handler source, who may call and the DynamoDB actions the handler uses.
+ * The CDK stack builds one function per route from this list (with exactly these actions and this
+ * authorization), and the local server serves the same handlers on the same paths.
  */
+
+/**
+ * Who may call a route:
+ * - `user`: an app user, as the stack authorizes users — a verified JWT (the JWT authorizer), or in
+ *   an open demo the x-user-* headers. The handler acts for that user.
+ * - `iam`: an AWS principal allowed `execute-api:Invoke` on the route, with a SigV4-signed request
+ *   (API Gateway's IAM authorization): the course platform's backend. The request carries no user,
+ *   and the handler reads no user identity (no x-user-* headers, no token claims).
+ */
+export type RouteAuthorization = 'user' | 'iam';
+
 export interface RouteSpec {
   /** Construct id of the function, e.g. `FindGroupChat`. */
   readonly id: string;
   readonly method: 'POST';
   readonly path: string;
+  readonly authorization: RouteAuthorization;
   /** Handler source, relative to the project root; it exports `handler`. */
   readonly entry: string;
   /** Exactly the DynamoDB actions the handler issues, granted on the table only. */
@@ -26,6 +38,7 @@ export const ROUTES: readonly RouteSpec[] = [
     id: 'FindGroupChat',
     method: 'POST',
     path: '/message/find_group_chat',
+    authorization: 'user',
     entry: 'lambda/handlers/find-group-chat.ts',
     // Query: messages; GetItem: member_count, membership; BatchGetItem: both at once (legacy polls).
     dynamodbActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
@@ -35,6 +48,7 @@ export const ROUTES: readonly RouteSpec[] = [
     id: 'SendGroupChat',
     method: 'POST',
     path: '/message/send_group_chat',
+    authorization: 'user',
     entry: 'lambda/handlers/send-group-chat.ts',
     // GetItem: membership, reservation, id holder; Query: newest message; PutItem: message,
     // reservation; UpdateItem: moving a reservation.
@@ -45,6 +59,7 @@ export const ROUTES: readonly RouteSpec[] = [
     id: 'JoinGroupChat',
     method: 'POST',
     path: '/message/join_group_chat',
+    authorization: 'user',
     entry: 'lambda/handlers/join-group-chat.ts',
     // One TransactWriteItems: PutItem of the member, UpdateItem of the count; GetItem: the count after.
     dynamodbActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
@@ -55,8 +70,31 @@ export const ROUTES: readonly RouteSpec[] = [
     id: 'LeaveGroupChat',
     method: 'POST',
     path: '/message/leave_group_chat',
+    authorization: 'user',
     entry: 'lambda/handlers/leave-group-chat.ts',
     // One TransactWriteItems: DeleteItem of the member, UpdateItem of the count; GetItem: the count after.
+    dynamodbActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
+    queriesCreateTimeIndex: false,
+    transactWrites: true,
+  },
+  {
+    id: 'AdminAddMembers',
+    method: 'POST',
+    path: '/admin/add_members',
+    authorization: 'iam',
+    entry: 'lambda/handlers/admin-add-members.ts',
+    // TransactWriteItems of ≤ 99 members each: PutItem of the members, UpdateItem of the count; GetItem: the count after.
+    dynamodbActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
+    queriesCreateTimeIndex: false,
+    transactWrites: true,
+  },
+  {
+    id: 'AdminRemoveMembers',
+    method: 'POST',
+    path: '/admin/remove_members',
+    authorization: 'iam',
+    entry: 'lambda/handlers/admin-remove-members.ts',
+    // TransactWriteItems of ≤ 99 members each: DeleteItem of the members, UpdateItem of the count; GetItem: the count after.
     dynamodbActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
     queriesCreateTimeIndex: false,
     transactWrites: true,

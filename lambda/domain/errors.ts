@@ -15,3 +15,14 @@ export class ChatBusyError extends Error {
     this.name = 'ChatBusyError';
   }
 }
+
+/**
+ * The course platform decides who is a member (the stack's `membership` is `managed`): a user cannot
+ * join or leave a chapter's chat on their own.
+ */
+export class MembershipManagedError extends Error {
+  constructor() {
+    super('membership is managed by the course platform: members follow course enrolment and cannot join or leave themselves');
+    this.name = 'MembershipManagedError';
+  }
+}

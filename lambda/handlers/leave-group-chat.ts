@@ -1,17 +1,22 @@
-/** POST message/leave_group_chat — the caller stops being a member of the chapter's chat (idempotent). */
+/** POST message/leave_group_chat — the caller stops being a member of the chapter's chat (idempotent; `self` membership only). */
 import { METRIC } from '../contract';
 import { chatStoreFromEnv } from '../data';
-import { leaveGroupChat } from '../domain/membership';
+import { leaveGroupChat, requireSelfServiceMembership } from '../domain/membership';
 import { apiHandler } from '../http/api-handler';
 import { identityConfig, identityOf } from '../http/identity';
+import { membershipModeFromEnv } from '../http/membership-mode';
 import { Telemetry } from '../http/observability';
 import { chapterIdParam } from '../http/params';
 
 const telemetry = new Telemetry();
 const store = chatStoreFromEnv(process.env, telemetry.countRetries);
 const identity = identityConfig();
+const membership = membershipModeFromEnv();
 
-export const handler = apiHandler(telemetry, (params, event) => {
+export const handler = apiHandler(telemetry, async (params, event) => {
   const member = identityOf(event, identity);
-  return leaveGroupChat(store, chapterIdParam(params), member.user_id).then(telemetry.counted(METRIC.Leaves));
+  const chapterId = chapterIdParam(params);
+  // In `managed` mode the course platform decides (admin routes): 403, nothing stored.
+  requireSelfServiceMembership(membership);
+  return leaveGroupChat(store, chapterId, member.user_id).then(telemetry.counted(METRIC.Leaves));
 });

@@ -4,7 +4,7 @@
  * numeric strings. Every violation is a 400 whose message names the parameter and the rule.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ErrorCode } from '../contract';
+import { ErrorCode, MAX_USER_IDS_PER_CALL } from '../contract';
 import { ApiError, badRequest } from './errors';
 
 /**
@@ -128,3 +128,26 @@ export function optionalToken(params: Params, name: string): string | undefined 
 
 /** `id`, the chapter (every chapter has one group chat). */
 export const chapterIdParam = (params: Params): number => requiredInt(params, 'id', { min: 1 });
+
+const USER_ID_LIST = `user_ids must list 1 to ${MAX_USER_IDS_PER_CALL} user ids: a JSON array, or comma-separated`;
+
+/**
+ * `user_ids` of the admin routes: 1 to MAX_USER_IDS_PER_CALL user ids, each an integer of at least 1,
+ * as a JSON array (of integers or numeric strings) or, in a form or the query string, one
+ * comma-separated list. Repeated ids are taken once.
+ */
+export function userIdsParam(params: Params): number[] {
+  const raw = single(params, 'user_ids');
+  if (raw === undefined) throw badRequest('user_ids is required');
+  const items: unknown[] = Array.isArray(raw) ? raw : typeof raw === 'string' && raw.trim() !== '' ? raw.split(',') : [];
+  if (items.length === 0) throw badRequest(USER_ID_LIST);
+  if (items.length > MAX_USER_IDS_PER_CALL) throw badRequest(`user_ids must list at most ${MAX_USER_IDS_PER_CALL} user ids per call, got ${items.length}`);
+  const ids = items.map((item, i) => {
+    const value = typeof item === 'string' && /^\s*\d+\s*$/.test(item) ? Number(item) : item;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      throw badRequest(`user_ids: item ${i + 1} is not a user id (an integer of at least 1)`);
+    }
+    return value;
+  });
+  return [...new Set(ids)];
+}

@@ -9,11 +9,13 @@ import { MONITORING_PERIOD, type AlarmFactory } from './alarms';
 import { graph } from './dashboard';
 
 /**
- * The table operations the routes' functions issue (from ROUTES' DynamoDB actions): the DynamoDB
+ * The table operations the routes' functions issue: ROUTES' DynamoDB actions, plus TransactWriteItems
+ * when a route writes through transactions (IAM checks the actions of a transaction's items, but
+ * CloudWatch reports its throttles and errors under the TransactWriteItems operation). The DynamoDB
  * throttle and system-error alarms sum exactly these.
  */
 export const ROUTE_TABLE_OPERATIONS: readonly dynamodb.Operation[] = tableOperationsOf(
-  ROUTES.flatMap((route) => route.dynamodbActions),
+  ROUTES.flatMap((route) => [...route.dynamodbActions, ...(route.transactWrites ? [`dynamodb:${dynamodb.Operation.TRANSACT_WRITE_ITEMS}`] : [])]),
 );
 
 export interface TableAlarmsProps {

@@ -20,8 +20,15 @@ import { acknowledgementsUnder } from '../support/nag';
 
 const PREFIX = 'GroupChat-test';
 const ROUTE_IDS = ['FindGroupChat', 'SendGroupChat'] as const;
-/** The DynamoDB operations the routes issue (from their IAM actions): the table alarms must cover each. */
-const OPERATIONS = [...new Set(ROUTES.flatMap((route) => route.dynamodbActions.map((action) => action.replace(/^dynamodb:/, ''))))].sort();
+/**
+ * The DynamoDB operations the routes issue (from their IAM actions, and TransactWriteItems for the
+ * routes that write through transactions): the table alarms must cover each.
+ */
+const OPERATIONS = [
+  ...new Set(
+    ROUTES.flatMap((route) => [...route.dynamodbActions.map((action) => action.replace(/^dynamodb:/, '')), ...(route.transactWrites ? ['TransactWriteItems'] : [])]),
+  ),
+].sort();
 
 /** Why the fixture's own resources (not ChatMonitoring's) are exempt: they only exist to be monitored. */
 const FIXTURE_ONLY = 'Test fixture: a stand-in for the chat stack, only synthesized to attach ChatMonitoring to; never deployed.';
@@ -340,11 +347,15 @@ describe('alarms', () => {
       expect(mathOf(alarm)).toEqual(perOperation('SystemErrors'));
     });
 
-    test("the default operations are exactly those of the routes' DynamoDB actions", () => {
-      const fromRoutes = [...new Set(ROUTES.flatMap((route) => route.dynamodbActions.map((action) => action.replace('dynamodb:', ''))))].sort();
-      expect([...ROUTE_TABLE_OPERATIONS]).toEqual(fromRoutes);
+    test("the default operations are exactly those of the routes' DynamoDB actions, and their transactions", () => {
+      expect([...ROUTE_TABLE_OPERATIONS]).toEqual(OPERATIONS);
       // The core of every route: if these are missing, the derivation is broken, not the routes.
       expect(ROUTE_TABLE_OPERATIONS).toEqual(expect.arrayContaining(['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']));
+      // Join, leave and the admin routes write through TransactWriteItems: its throttles and errors
+      // are reported under that operation, not under the actions of its items.
+      expect(ROUTES.filter((route) => route.transactWrites).map((route) => route.id)).toEqual(['JoinGroupChat', 'LeaveGroupChat', 'AdminAddMembers', 'AdminRemoveMembers']);
+      expect(ROUTE_TABLE_OPERATIONS).toContain('TransactWriteItems');
+      expect(ROUTE_TABLE_OPERATIONS.length).toBeLessThanOrEqual(10);
     });
 
     test('operations can be chosen; unknown ones and more than 10 are refused', () => {

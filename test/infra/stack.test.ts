@@ -15,7 +15,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { build } from 'esbuild';
 import { DYNAMODB_CALL_BUDGET_MS, ENV, NOT_ROUTED, ROUTES, TABLE } from '../../lambda/contract';
-import { buildApp, CONTEXT, MISSING_AUTHORIZATION } from '../../lib/app';
+import { buildApp, CONTEXT, ContextError, MISSING_AUTHORIZATION } from '../../lib/app';
 import { esbuildOptionsFor } from '../../lib/bundling';
 import { ChatStack, PROJECT_ROOT } from '../../lib/chat-stack';
 import { STAGES } from '../../lib/stages';
@@ -38,6 +38,10 @@ const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribut
 const FIND = ROUTES.find((route) => route.id === 'FindGroupChat')!;
 /** Every function: one per route and the `$default` route's. */
 const FUNCTION_IDS = [...ROUTES.map((route) => route.id), NOT_ROUTED.id];
+const routeKey = (route: { method: string; path: string }) => `${route.method} ${route.path}`;
+/** The app users' routes (JWT, or the open demo) and the course platform's (IAM). */
+const USER_ROUTE_KEYS = ROUTES.filter((route) => route.authorization === 'user').map(routeKey);
+const ADMIN_ROUTE_KEYS = ROUTES.filter((route) => route.authorization === 'iam').map(routeKey);
 
 const ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example';
 const JWT_CONTEXT = { [CONTEXT.jwtIssuer]: ISSUER, [CONTEXT.jwtAudience]: 'client-a, client-b' };
@@ -161,6 +165,8 @@ describe('functions', () => {
           TABLE_NAME: route ? { Ref: tableId } : Match.absent(),
           NODE_OPTIONS: '--enable-source-maps',
           [ENV.identitySource]: 'jwt',
+          // prod: the course platform decides who is a member.
+          [ENV.membership]: 'managed',
           [ENV.dynamodbEndpoint]: Match.absent(),
         }),
       },
@@ -202,6 +208,16 @@ describe('permissions', () => {
   test("the `$default` route's function touches no data", () => {
     const statements = statementsOf(logicalId(stack, stack.functions[NOT_ROUTED.id].role as iam.Role));
     expect(statements.flatMap(actionsOf).filter((a) => !/^(logs|xray):/.test(a))).toEqual([]);
+  });
+
+  test('the admin routes: exactly the actions of their transactions and the count read, nothing more', () => {
+    const actionsOfRoute = (id: string) => [...ROUTES.find((route) => route.id === id)!.dynamodbActions].sort();
+    expect(actionsOfRoute('AdminAddMembers')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(actionsOfRoute('AdminRemoveMembers')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    for (const id of ['AdminAddMembers', 'AdminRemoveMembers']) {
+      const statements = statementsOf(logicalId(stack, stack.functions[id].role as iam.Role));
+      expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(actionsOfRoute(id));
+    }
   });
 
   test('the find function may only read', () => {
@@ -267,7 +283,7 @@ describe('HTTP API', () => {
     });
   });
 
-  test('the JWT authorizer from context guards every route, `$default` included', () => {
+  test('the JWT authorizer from context guards every user route, `$default` included', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',
@@ -275,8 +291,19 @@ describe('HTTP API', () => {
       JwtConfiguration: { Issuer: ISSUER, Audience: ['client-a', 'client-b'] },
     });
     const authorizerId = { Ref: Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))[0] };
-    for (const key of [...ROUTES.map((route) => `${route.method} ${route.path}`), '$default']) {
+    expect(USER_ROUTE_KEYS).toEqual(['POST /message/find_group_chat', 'POST /message/send_group_chat', 'POST /message/join_group_chat', 'POST /message/leave_group_chat']);
+    for (const key of [...USER_ROUTE_KEYS, '$default']) {
       expect(routeOf(template, key).route).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: authorizerId });
+    }
+  });
+
+  test('the admin routes take IAM authorization (SigV4), never a user token', () => {
+    expect(ADMIN_ROUTE_KEYS).toEqual(['POST /admin/add_members', 'POST /admin/remove_members']);
+    for (const key of ADMIN_ROUTE_KEYS) {
+      const { route } = routeOf(template, key);
+      expect(route.AuthorizationType).toBe('AWS_IAM');
+      expect(route.AuthorizerId).toBeUndefined();
+      expect(route.AuthorizationScopes).toBeUndefined();
     }
   });
 
@@ -323,6 +350,23 @@ test('outputs: ApiUrl (the default stage) and TableName', () => {
     },
   });
   template.hasOutput('TableName', { Value: { Ref: tableId } });
+});
+
+test("output AdminRouteArns: the admin routes' execute-api ARNs, for the course platform's IAM policy", () => {
+  // arn:<partition>:execute-api:<region>:<account>:<api id>/<any stage>/POST/<path>, comma-separated
+  // (CloudFormation's join merges the adjacent literal pieces).
+  const [partition, region, account, api] = [{ Ref: 'AWS::Partition' }, { Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }, { Ref: logicalId(stack, stack.api) }];
+  template.hasOutput('AdminRouteArns', {
+    Value: {
+      'Fn::Join': [
+        '',
+        [
+          'arn:', partition, ':execute-api:', region, ':', account, ':', api, '/*/POST/admin/add_members,' +
+          'arn:', partition, ':execute-api:', region, ':', account, ':', api, '/*/POST/admin/remove_members',
+        ],
+      ],
+    },
+  });
 });
 
 describe('cdk-nag', () => {
@@ -384,8 +428,13 @@ describe('authorization from context', () => {
         }),
       ),
     );
-    for (const key of [...ROUTES.map((route) => `${route.method} ${route.path}`), '$default']) {
+    for (const key of [...USER_ROUTE_KEYS, '$default']) {
       expect(routeOf(scoped, key).route).toMatchObject({ AuthorizationType: 'JWT', AuthorizationScopes: ['chat/read', 'chat/write'] });
+    }
+    // Token scopes mean nothing to IAM: the admin routes carry none.
+    for (const key of ADMIN_ROUTE_KEYS) {
+      const { route } = routeOf(scoped, key);
+      expect([route.AuthorizationType, route.AuthorizationScopes]).toEqual(['AWS_IAM', undefined]);
     }
     scoped.allResourcesProperties('AWS::Lambda::Function', {
       Environment: {
@@ -403,7 +452,9 @@ describe('authorization from context', () => {
     const demoStack = buildApp(demoApp);
     const demo = Template.fromStack(demoStack);
     demo.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
-    demo.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'NONE' });
+    for (const key of [...USER_ROUTE_KEYS, '$default']) expect(routeOf(demo, key).route.AuthorizationType).toBe('NONE');
+    // Even an open demo keeps the admin routes to IAM principals.
+    for (const key of ADMIN_ROUTE_KEYS) expect(routeOf(demo, key).route.AuthorizationType).toBe('AWS_IAM');
     demo.allResourcesProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ [ENV.identitySource]: 'headers' }) },
     });
@@ -438,6 +489,39 @@ describe('alarms and dashboard (lib/monitoring.ts; its own tests pin each alarm)
   test('alarmEmail from context subscribes that address to the topic', () => {
     const mailed = Template.fromStack(buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.alarmEmail]: 'ops@example.com' })));
     mailed.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+});
+
+describe('membership: managed or self', () => {
+  /** The MEMBERSHIP every function of the app built from `context` is given. */
+  const membershipOf = (context: Record<string, unknown>): string[] => {
+    const functions = Template.fromStack(buildApp(newApp({ ...NO_BUNDLING, ...context }))).findResources('AWS::Lambda::Function');
+    return [...new Set(Object.values(functions).map((fn) => fn.Properties.Environment.Variables[ENV.membership]))];
+  };
+
+  test('per stage: prod managed, dev self, an open demo self (whatever the stage)', () => {
+    expect(STAGES.prod.membership).toBe('managed');
+    expect(STAGES.dev.membership).toBe('self');
+    expect(membershipOf(PROD_CONTEXT)).toEqual(['managed']);
+    expect(membershipOf(JWT_CONTEXT)).toEqual(['self']);
+    expect(membershipOf({ [CONTEXT.openDemo]: 'true' })).toEqual(['self']);
+    expect(membershipOf({ [CONTEXT.stage]: 'prod', [CONTEXT.openDemo]: 'true' })).toEqual(['self']);
+  });
+
+  test('context overrides the stage; anything but managed or self is refused in one line', () => {
+    expect(membershipOf({ ...PROD_CONTEXT, [CONTEXT.membership]: 'self' })).toEqual(['self']);
+    expect(membershipOf({ ...JWT_CONTEXT, [CONTEXT.membership]: 'managed' })).toEqual(['managed']);
+    expect(membershipOf({ [CONTEXT.openDemo]: 'true', [CONTEXT.membership]: 'managed' })).toEqual(['managed']);
+    expect(() => buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.membership]: 'open' }))).toThrow(
+      new ContextError('membership must be managed or self, got "open"'),
+    );
+  });
+
+  test('the admin routes are IAM-authorized in every stage and mode', () => {
+    for (const context of [JWT_CONTEXT, { ...JWT_CONTEXT, [CONTEXT.membership]: 'managed' }, { [CONTEXT.openDemo]: 'true' }]) {
+      const t = Template.fromStack(buildApp(newApp({ ...NO_BUNDLING, ...context })));
+      for (const key of ADMIN_ROUTE_KEYS) expect(routeOf(t, key).route.AuthorizationType).toBe('AWS_IAM');
+    }
   });
 });
 

@@ -90,3 +90,11 @@ it('the built join, send and leave functions answer their events', async () => {
   const [left] = await invokeBuilt('LeaveGroupChat', event('leave-group-chat'));
   expect(left.body).toEqual({ code: 200, msg: 'ok', data: { member_count: 2 } });
 });
+
+it('the built admin functions answer their IAM-authorized events', async () => {
+  const [added, again] = await invokeBuilt('AdminAddMembers', event('admin-add-members'), event('admin-add-members'));
+  expect(added.body).toEqual({ code: 200, msg: 'ok', data: { member_count: 5 } });
+  expect(again.body).toEqual(added.body); // idempotent
+  const [removed] = await invokeBuilt('AdminRemoveMembers', event('admin-remove-members'));
+  expect(removed.body).toEqual({ code: 200, msg: 'ok', data: { member_count: 2 } });
+});

@@ -8,7 +8,7 @@ const run = promisify(execFile);
 
 /**
  * Runs `bundle` (an index.mjs) on the event files with a function's environment for `table` (header
- * identity, as `sam local invoke` of an open demo stack) plus `env`. stdout has one JSON line per
+ * identity and `self` membership, as `sam local invoke` of an open demo stack) plus `env`. stdout has one JSON line per
  * result (`{ file, result }`, see invoke-bundle.mjs) among whatever the function itself prints.
  */
 export function runBundle(bundle: string, eventFiles: string[], table: TestTable, env: Record<string, string> = {}) {
@@ -18,6 +18,7 @@ export function runBundle(bundle: string, eventFiles: string[], table: TestTable
       TABLE_NAME: table.tableName,
       DYNAMODB_ENDPOINT: table.endpoint,
       IDENTITY_SOURCE: 'headers',
+      MEMBERSHIP: 'self',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...env,
     },

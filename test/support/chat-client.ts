@@ -1,6 +1,6 @@
 /** A test client of the chat's routes: calls the handlers in-process with API Gateway events, as a member would. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ENV, type GroupChatPage, type Identity, type Message } from '../../lambda/contract';
+import { ENV, type GroupChatPage, type Identity, type MemberCount, type MembershipMode, type Message } from '../../lambda/contract';
 import { apiGatewayEvent } from '../../local/api-gateway-event';
 import type { LambdaHandler } from '../../local/handlers';
 import { call, type ApiResponse } from './api';
@@ -20,12 +20,19 @@ export type IdentitySource = 'headers' | 'jwt';
 /**
  * Points the handlers (they read their settings at import) at a test table, through `endpoint`
  * when given (e.g. a fault proxy). Identity comes from the x-user-* headers as in local runs and
- * open demo stacks, or, with 'jwt', from verified token claims as behind the JWT authorizer.
+ * open demo stacks, or, with 'jwt', from verified token claims as behind the JWT authorizer. Users
+ * join and leave on their own (`self`) unless `membership` says `managed`.
  */
-export function configureHandlers(table: TestTable, endpoint = table.endpoint, identitySource: IdentitySource = 'headers'): void {
+export function configureHandlers(
+  table: TestTable,
+  endpoint = table.endpoint,
+  identitySource: IdentitySource = 'headers',
+  membership: MembershipMode = 'self',
+): void {
   process.env[ENV.tableName] = table.tableName;
   process.env[ENV.dynamodbEndpoint] = endpoint;
   process.env[ENV.identitySource] = identitySource;
+  process.env[ENV.membership] = membership;
 }
 
 /** The four handlers, configured for `table` (see configureHandlers). */
@@ -38,6 +45,29 @@ export async function handlersFor(table: TestTable, endpoint?: string, identityS
     import('../../lambda/handlers/leave-group-chat'),
   ]);
   return { find: find.handler, send: send.handler, join: join.handler, leave: leave.handler, identitySource };
+}
+
+/** The admin routes' handlers (the course platform's: IAM-authorized when deployed, no user identity). */
+export interface AdminHandlers {
+  add: LambdaHandler;
+  remove: LambdaHandler;
+}
+
+/** The admin handlers, configured for `table` as the other handlers are (configureHandlers); they read no identity. */
+export async function adminHandlersFor(table: TestTable, endpoint?: string, identitySource: IdentitySource = 'headers'): Promise<AdminHandlers> {
+  configureHandlers(table, endpoint, identitySource);
+  const [add, remove] = await Promise.all([import('../../lambda/handlers/admin-add-members'), import('../../lambda/handlers/admin-remove-members')]);
+  return { add: add.handler, remove: remove.handler };
+}
+
+/** The course platform's calls: `user_ids` as given (an array, or a comma-separated string), any extra headers. */
+export function adminClient(admin: AdminHandlers) {
+  return {
+    add: (id: number, user_ids: unknown, headers: Record<string, string> = {}) =>
+      post<MemberCount>(admin.add, '/admin/add_members', { id, user_ids }, headers),
+    remove: (id: number, user_ids: unknown, headers: Record<string, string> = {}) =>
+      post<MemberCount>(admin.remove, '/admin/remove_members', { id, user_ids }, headers),
+  };
 }
 
 export function identityHeaders(user: Identity): Record<string, string> {

@@ -1,6 +1,6 @@
 /** Which failures a client may safely retry (503) and which are ours (500). */
 import { isUnavailableError } from '../../lambda/data/errors';
-import { ChatBusyError, NotMemberError } from '../../lambda/domain/errors';
+import { ChatBusyError, MembershipManagedError, NotMemberError } from '../../lambda/domain/errors';
 import { INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, answerFor, badRequest } from '../../lambda/http/errors';
 import { StorageUnavailableError } from '../../lambda/ports/errors';
 
@@ -27,6 +27,11 @@ describe('answerFor: the status of every error, chosen in one place', () => {
   it.each([
     ['a bad parameter', badRequest('id is required'), { code: 400, msg: 'id is required', alert: false }],
     ['a non-member', new NotMemberError('send'), { code: 403, msg: 'only members of this chapter may send; join first', alert: false }],
+    [
+      'a join or leave while the course platform manages membership',
+      new MembershipManagedError(),
+      { code: 403, msg: 'membership is managed by the course platform: members follow course enrolment and cannot join or leave themselves', alert: false },
+    ],
     ['a contended chat', new ChatBusyError(), { code: 503, msg: 'the chat is too busy right now, retry shortly', alert: false }],
     ['the storage failing', new StorageUnavailableError(new Error('x')), { code: 503, msg: UNAVAILABLE_MESSAGE, alert: true }],
     ["middy's early timeout", Object.assign(new Error('[AbortError]: The operation was aborted.'), { name: 'TimeoutError' }), { code: 503, msg: UNAVAILABLE_MESSAGE, alert: true }],

@@ -1,0 +1,15 @@
+/**
+ * POST admin/add_members — the course platform adds users to a chapter's chat by id (idempotent).
+ * IAM-authorized (SigV4) when deployed: the request names no user acting, so no identity is read —
+ * neither x-user-* headers nor token claims.
+ */
+import { chatStoreFromEnv } from '../data';
+import { addMembers } from '../domain/membership';
+import { apiHandler } from '../http/api-handler';
+import { Telemetry } from '../http/observability';
+import { chapterIdParam, userIdsParam } from '../http/params';
+
+const telemetry = new Telemetry();
+const store = chatStoreFromEnv(process.env, telemetry.countRetries);
+
+export const handler = apiHandler(telemetry, (params) => addMembers(store, chapterIdParam(params), userIdsParam(params)));
