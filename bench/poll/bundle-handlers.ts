@@ -30,11 +30,15 @@ async function loadBundleCopy(bundle: string, env: Record<string, string>, copy:
 
 export type BundleHandlers = Record<Auth, LambdaHandler>;
 
-/** The bundle's handler as deployed with authorization on (jwt) and as an open demo (headers), on `endpoint`. */
-export async function loadBundleHandlers(bundle: string, tableName: string, endpoint: string, copy: string): Promise<BundleHandlers> {
+/**
+ * The bundle's handler as deployed with authorization on (jwt) and as an open demo (headers), on
+ * `endpoint`; `settings`: more of the function's environment (e.g. the membership mode).
+ */
+export async function loadBundleHandlers(bundle: string, tableName: string, endpoint: string, copy: string, settings: Record<string, string> = {}): Promise<BundleHandlers> {
   // The deployed function's settings (lib/chat-function.ts), then the local database's.
   const env = {
     ...OBSERVABILITY_ENV,
+    ...settings,
     [ENV.tableName]: tableName,
     [ENV.dynamodbEndpoint]: endpoint,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -13,8 +13,12 @@ export interface RecordedRequest {
   operation: string;
   /** The request as the client sent it (before ReturnConsumedCapacity was added). */
   body: Record<string, unknown>;
-  /** Read or write capacity units as the engine reported them in ConsumedCapacity (0 when it reported none). */
+  /** The engine's answer's HTTP status (a cancelled transaction is a 400). */
+  status: number;
+  /** Capacity units as the engine reported them in ConsumedCapacity (0 when it reported none): in all, read, written. */
   capacity: number;
+  read: number;
+  write: number;
 }
 
 export interface CountProxy {
@@ -24,10 +28,32 @@ export interface CountProxy {
   close(): Promise<void>;
 }
 
-function capacityOf(answer: { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }): number {
+interface Consumed {
+  CapacityUnits?: number;
+  ReadCapacityUnits?: number;
+  WriteCapacityUnits?: number;
+}
+
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+/**
+ * The units an answer's ConsumedCapacity reports: one object, or a list of one per table (batch and
+ * transaction operations). Split into read and write units where the engine says so, else by the
+ * operation (with TOTAL, an engine may give CapacityUnits alone).
+ */
+function capacityOf(operation: string, answer: { ConsumedCapacity?: Consumed | Consumed[] }): { capacity: number; read: number; write: number } {
+  const out = { capacity: 0, read: 0, write: 0 };
   const c = answer.ConsumedCapacity;
-  if (!c) return 0;
-  return (Array.isArray(c) ? c : [c]).reduce((sum, x) => sum + (x.CapacityUnits ?? 0), 0);
+  for (const x of c ? (Array.isArray(c) ? c : [c]) : []) {
+    const total = x.CapacityUnits ?? 0;
+    out.capacity += total;
+    if (x.ReadCapacityUnits !== undefined || x.WriteCapacityUnits !== undefined) {
+      out.read += x.ReadCapacityUnits ?? 0;
+      out.write += x.WriteCapacityUnits ?? 0;
+    } else if (WRITES.has(operation)) out.write += total;
+    else out.read += total;
+  }
+  return out;
 }
 
 export function startCountProxy(upstream: string): Promise<CountProxy> {
@@ -50,13 +76,13 @@ export function startCountProxy(upstream: string): Promise<CountProxy> {
           upRes.on('data', (c: Buffer) => parts.push(c));
           upRes.on('end', () => {
             const answer = Buffer.concat(parts);
-            let capacity = 0;
+            let consumed = { capacity: 0, read: 0, write: 0 };
             try {
-              capacity = capacityOf(JSON.parse(answer.toString('utf8')));
+              consumed = capacityOf(operation, JSON.parse(answer.toString('utf8')));
             } catch {
               // not JSON: nothing consumed
             }
-            recorded.push({ operation, body, capacity });
+            recorded.push({ operation, body, status: upRes.statusCode ?? 0, ...consumed });
             const out = { ...upRes.headers };
             delete out.connection;
             delete out['transfer-encoding'];

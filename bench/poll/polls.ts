@@ -3,7 +3,7 @@
  * two on equal terms.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ROUTES } from '../../lambda/contract';
+import { ROUTES, type RouteSpec } from '../../lambda/contract';
 import { apiGatewayEvent } from '../../local/api-gateway-event';
 import type { LambdaHandler } from '../../local/handlers';
 import { lambdaContext } from '../../local/lambda-context';
@@ -22,16 +22,21 @@ export function idlePollBody(mode: Mode, chapter: Chapter): Record<string, numbe
 
 /** The event API Gateway delivers for a poll; with `auth` jwt, the authorizer's verified claims. */
 export function pollEvent(body: Record<string, number>, auth: Auth): APIGatewayProxyEventV2 {
+  return routeEvent(FIND_ROUTE, body, auth);
+}
+
+/** The event API Gateway delivers for a call of `route` by `userId`; with `auth` jwt, the authorizer's verified claims. */
+export function routeEvent(route: RouteSpec, body: Record<string, number>, auth: Auth, userId = USER_ID): APIGatewayProxyEventV2 {
   const event = apiGatewayEvent({
-    method: FIND_ROUTE.method,
-    url: FIND_ROUTE.path,
+    method: route.method,
+    url: route.path,
     headers: { 'content-type': 'application/json', host: 'api.example.com' },
     body: Buffer.from(JSON.stringify(body)),
-    routeKey: `${FIND_ROUTE.method} ${FIND_ROUTE.path}`,
+    routeKey: `${route.method} ${route.path}`,
   });
   if (auth === 'jwt') {
     (event.requestContext as unknown as Record<string, unknown>).authorizer = {
-      jwt: { claims: { user_id: String(USER_ID), user_type: '3', name: 'bench' }, scopes: null },
+      jwt: { claims: { user_id: String(userId), user_type: '3', name: 'bench' }, scopes: null },
     };
   }
   return event;

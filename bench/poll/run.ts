@@ -13,6 +13,7 @@ import { measureColdStart } from './cold-start';
 import type { Auth, Mode } from './floor';
 import { measureFlatness, measureWarm } from './latency';
 import { measureLoad } from './load';
+import { measureMembership, type CallFigures } from './membership';
 import { countRequests } from './requests';
 import { startBenchDatabase } from './setup';
 
@@ -39,14 +40,14 @@ process.stdout.write = ((chunk: string | Uint8Array) => {
 }) as typeof process.stdout.write;
 const say = (text: string) => realStdout(`${text}\n`);
 
-/** `--only warm,cold` runs those parts alone (for profiling): counts, warm, flat, cold, load. */
+/** `--only warm,cold` runs those parts alone (for profiling): counts, warm, flat, cold, membership, load. */
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? new Set(args[onlyIndex + 1]?.split(',')) : undefined;
 const want = (part: string) => !only || only.has(part);
 
 const COUNTS = quick
-  ? { polls: 300, warmup: 300, history: 10_000, coldStarts: 5, loadS: 5, countPolls: 10 }
-  : { polls: 2000, warmup: 1000, history: 100_000, coldStarts: 30, loadS: 30, countPolls: 50 };
+  ? { polls: 300, warmup: 300, history: 10_000, coldStarts: 5, loadS: 5, countPolls: 10, members: 10_000, memberCalls: 50 }
+  : { polls: 2000, warmup: 1000, history: 100_000, coldStarts: 30, loadS: 30, countPolls: 50, members: 100_000, memberCalls: 50 };
 
 /** Production (authorization on: membership checked on every poll) first, then the open demo. */
 const CONFIGS: { auth: Auth; mode: Mode }[] = [
@@ -78,6 +79,21 @@ const ratioRow = (figure: string, value: number, floor: number, unit: string, go
     met: goal === undefined ? '' : ratio <= goal ? 'yes' : `NO (+${fmt((ratio / goal - 1) * 100, 0)} % over)`,
   });
 };
+/** Consumed units per call (written + read) against the same on the small chapter; goal on the total. */
+const capacityRow = (figure: string, value: Pick<CallFigures, 'wcu' | 'rcu'>, floor: Pick<CallFigures, 'wcu' | 'rcu'>, goal: number) => {
+  const units = (c: typeof value) => `${fmt(c.wcu + c.rcu)} (${fmt(c.wcu)} WCU + ${fmt(c.rcu)} RCU)`;
+  const ratio = (value.wcu + value.rcu) / (floor.wcu + floor.rcu);
+  rows.push({
+    figure,
+    value: units(value),
+    floor: units(floor),
+    ratio: fmt(ratio),
+    goal: `≤ ${goal}`,
+    met: ratio <= goal ? 'yes' : `NO (+${fmt((ratio / goal - 1) * 100, 0)} % over)`,
+  });
+};
+/** 100000 → "100 000". */
+const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
 const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)} s] ${message}\n`);
 const started = performance.now();
 
@@ -162,6 +178,20 @@ async function main(): Promise<void> {
       ratioRow('cold start, CPU time of import + first poll, median', cold.handler.cpu.p50, cold.floor.cpu.p50, 'ms', 1.25, 1);
       ratioRow('cold start, whole process wall time, median (info)', cold.handler.wall, cold.floor.wall, 'ms', undefined, 1);
       log('cold starts done');
+    }
+    if (want('membership')) {
+      const m = await measureMembership({ join: bundles.get('JoinGroupChat')!.file, leave: bundles.get('LeaveGroupChat')!.file }, db, COUNTS.members, COUNTS.memberCalls);
+      details.membership = m;
+      const { small, large } = m;
+      const size = `${grouped(large.members)} vs ${grouped(small.members)} members`;
+      const pair = (c: typeof large) => ({ wcu: c.join.wcu + c.leave.wcu, rcu: c.join.rcu + c.leave.rcu });
+      capacityRow(`join + leave consumed capacity, ${size}`, pair(large), pair(small), 1.05);
+      capacityRow(`join consumed capacity (WCU + RCU), mean of ${large.join.calls}, ${size}`, large.join, small.join, 1.05);
+      capacityRow(`leave consumed capacity (WCU + RCU), mean of ${large.leave.calls}, ${size}`, large.leave, small.leave, 1.05);
+      capacityRow(`join of a member + leave of a non-member (no change), mean, ${size}`, large.noChange, small.noChange, 1.05);
+      ratioRow(`join + leave wall time (mean, info), ${size}`, large.join.ms + large.leave.ms, small.join.ms + small.leave.ms, 'ms', undefined);
+      rows.push({ figure: `seeding a chapter of ${grouped(large.members)} members (info)`, value: `${fmt(large.seedS, 1)} s`, floor: '', ratio: '', goal: '', met: '' });
+      log(`seeded ${grouped(large.members)} members in ${fmt(large.seedS, 1)} s (${fmt(large.members / large.seedS, 0)} items/s); join and leave measured`);
     }
     ratioRow('bundle size (index.mjs)', find.bytes / 1024, floor.bytes / 1024, 'KiB', 1.25, 1);
     details.bundles = Object.fromEntries([...bundles.values()].map((b) => [b.name, { bytes: b.bytes, mapBytes: b.mapBytes }]));

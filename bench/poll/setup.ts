@@ -54,6 +54,12 @@ export async function seedChapter(db: DynamoDBDocumentClient, tableName: string,
   return { id, messages: count, lastId: last.id, lastTime: last.create_time };
 }
 
+/** A chapter of `count` members (user ids 1…count) and no messages; its presence item holds member_count = count. */
+export async function seedMembers(db: DynamoDBDocumentClient, tableName: string, id: number, count: number): Promise<void> {
+  const members = Array.from({ length: count }, (_, i) => ({ user_id: i + 1, user_type: 3, user_name: `member ${i + 1}`, joined_at: FIRST_TIME }));
+  await writeHistory(db, tableName, id, { members }, { parallel: SEED_PARALLEL });
+}
+
 /** Always a DynamoDB Local of its own (DYNAMODB_ENDPOINT is not used: the figures are defined on this engine). */
 export async function startBenchDatabase(largeHistory: number): Promise<BenchDatabase> {
   const t0 = performance.now();
