@@ -1,6 +1,7 @@
 /**
  * The data layer's public entry, for local runs, tools and tests: the store, the client
- * configuration, the table's CreateTable request and the history writer. Keys and items stay inside.
+ * configuration, the table's CreateTable request, the history writer and the import's table side
+ * (./import.ts). Keys and items stay inside.
  */
 export { chatStore, chatStoreFromEnv, createChatStore } from './chat-store';
 export { createDocumentClient, dynamoDbConfig, singleAttemptConfig, DEFAULT_LOCAL_REGION, type RetryListener } from './client';
@@ -8,3 +9,13 @@ export { createTableInput } from './create-table';
 export { isUnavailableError } from './errors';
 export { writeHistory, type ChapterHistory } from './history';
 export { chaptersWithMembers, recountMembers, type Recount } from './repair';
+export {
+  isRetryableImportError,
+  openImportTable,
+  sameMessage,
+  type ImportTable,
+  type ImportTableOptions,
+  type ImportedMember,
+  type ImportedMessage,
+  type PutOutcome,
+} from './import';

@@ -3,7 +3,7 @@
 /** The caller is not a member of the chapter, and the action is for members only. */
 export class NotMemberError extends Error {
   constructor(readonly action: 'read' | 'send') {
-    super(`only members of this chapter may ${action === 'read' ? 'read it' : 'send'}; join first`);
+    super(`only members of this chapter may ${action === 'read' ? 'read it' : 'send'}`);
     this.name = 'NotMemberError';
   }
 }

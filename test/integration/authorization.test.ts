@@ -75,7 +75,7 @@ describe("403: reading or writing a chapter one is not a member of", () => {
     const { status, body } = await chatClient(handlers, mallory).poll({ id: CHAPTER, ...cursor });
     expect({ status, body }).toEqual({
       status: 403,
-      body: { code: 403, msg: 'only members of this chapter may read it; join first', data: null },
+      body: { code: 403, msg: 'only members of this chapter may read it', data: null },
     });
     expect(JSON.stringify(body)).not.toContain(SECRET);
   });

@@ -26,7 +26,7 @@ describe('isUnavailableError', () => {
 describe('answerFor: the status of every error, chosen in one place', () => {
   it.each([
     ['a bad parameter', badRequest('id is required'), { code: 400, msg: 'id is required', alert: false }],
-    ['a non-member', new NotMemberError('send'), { code: 403, msg: 'only members of this chapter may send; join first', alert: false }],
+    ['a non-member', new NotMemberError('send'), { code: 403, msg: 'only members of this chapter may send', alert: false }],
     [
       'a join or leave while the course platform manages membership',
       new MembershipManagedError(),
