@@ -39,7 +39,7 @@ const PAGE_SIZES = [undefined, 10, 50, 200];
 
 export class Load {
   readonly chapterIds: number[];
-  readonly counters = { sends: { withId: 0, withoutId: 0, retried503: 0, ambiguous: 0 }, joins: 0, leaves: 0, refusals: 0 };
+  readonly counters = { sends: { made: 0, retried503: 0, ambiguous: 0 }, joins: 0, leaves: 0, refusals: 0 };
   readonly ledgers: Map<number, ChapterLedger>;
   readonly pollers: Poller[] = [];
   private readonly random: () => number;
@@ -127,7 +127,7 @@ export class Load {
     while (this.loading()) {
       const n = ++this.sequence;
       const body = this.random() < 0.1 ? `soak ${n} ${'长消息 '.repeat(50)}` : `soak ${n} from ${user.user_id}`;
-      await this.send(ledger, user, body, this.random() < 0.7);
+      await this.send(ledger, user, body);
       await this.pause(this.jitter(this.options.sendIntervalMs));
     }
   }
@@ -141,7 +141,7 @@ export class Load {
       // Seven users take turns, so member items come and go rather than one flipping.
       const user: Identity = { user_id: 50_000 + c * 1000 + i * 100 + (round++ % 7), user_type: 2, user_name: `Churner ${i}` };
       if ((await this.membership('join', chapterId, user)) !== undefined) {
-        if (this.random() < 0.5) await this.send(ledger, user, `soak ${++this.sequence} churner ${user.user_id}`, true);
+        if (this.random() < 0.5) await this.send(ledger, user, `soak ${++this.sequence} churner ${user.user_id}`);
         await sleep(this.jitter(200));
         await this.membership('leave', chapterId, user);
       }
@@ -214,13 +214,11 @@ export class Load {
     return undefined;
   }
 
-  /** One send; with a client_msg_id it is retried on 503 (safe: stored once), without it never. */
-  private async send(ledger: ChapterLedger, user: Identity, body: string, withId: boolean): Promise<void> {
+  /** One send, with its client_msg_id: retried on 503 (safe: stored once). */
+  private async send(ledger: ChapterLedger, user: Identity, body: string): Promise<void> {
     const { client, counters } = this;
-    const clientMsgId = withId ? `soak-${user.user_id}-${counters.sends.withId + counters.sends.withoutId}` : undefined;
-    if (withId) counters.sends.withId++;
-    else counters.sends.withoutId++;
-    const params = { id: ledger.chapterId, msg_body: body, ...(clientMsgId && { client_msg_id: clientMsgId }) };
+    const clientMsgId = `soak-${user.user_id}-${counters.sends.made++}`;
+    const params = { id: ledger.chapterId, msg_body: body, client_msg_id: clientMsgId };
     for (let attempt = 0; attempt < 10; attempt++) {
       const answer = await client.post('send_group_chat', params, { form: this.random() < 0.5, as: user });
       if (answer?.status === 200) {
@@ -232,7 +230,7 @@ export class Load {
         return; // refused: nothing stored
       }
       // A 5xx or no answer: the message may or may not be stored.
-      if (!clientMsgId || answer?.status !== 503) break;
+      if (answer?.status !== 503) break;
       counters.sends.retried503++;
       await sleep(50 + this.random() * 150);
     }

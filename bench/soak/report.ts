@@ -194,7 +194,7 @@ function summaryText(run: Run, v: Verdicts): string {
         ['requests (load)', `${v.requests} (${(v.requests / (loadEndMs / 1000)).toFixed(0)}/s over the load phase)`],
         [
           'messages accepted',
-          `${v.messages} (sends: ${counters.sends.withId} with client_msg_id, ${counters.sends.withoutId} without; ${counters.sends.retried503} retried after 503; ${counters.sends.ambiguous} outcome unknown)`,
+          `${v.messages} (sends: ${counters.sends.made}, each with a client_msg_id; ${counters.sends.retried503} retried after 503; ${counters.sends.ambiguous} outcome unknown)`,
         ],
         ['polls', `${v.polls.last_id + v.polls.msg_time} (exact last_id ${v.polls.last_id}, legacy msg_time ${v.polls.msg_time})`],
         ['joins / leaves / refusals', `${counters.joins} / ${counters.leaves} / ${counters.refusals}`],

@@ -12,10 +12,16 @@ import { pollReads } from './poll-reads';
 import { TableAccess, type TableClients } from './table-access';
 
 /** The store on given clients (tests use one client for both). */
-export function chatStore(clients: TableClients, tableName: string): ChatStore {
-  const table = new TableAccess(clients, tableName);
+export function chatStore(clients: TableClients, tableName: string, signal?: AbortSignal): ChatStore {
+  const table = new TableAccess(clients, tableName, signal);
   const members = membership(table);
-  return { ...pollReads(table, members.isMember), ...messageLog(table), ...members, destroy: () => table.destroy() };
+  return {
+    ...pollReads(table, members.isMember),
+    ...messageLog(table),
+    ...members,
+    withSignal: (deadline) => chatStore(clients, tableName, deadline),
+    destroy: () => table.destroy(),
+  };
 }
 
 export function createChatStore(config: DynamoDBClientConfig, tableName: string, onRetries?: RetryListener): ChatStore {

@@ -36,32 +36,34 @@ export class TableAccess {
   constructor(
     private readonly clients: TableClients,
     readonly name: string,
+    /** Aborts every request of this access (the request's deadline). */
+    private readonly signal?: AbortSignal,
   ) {}
 
   query(input: WithoutTable<QueryCommandInput>) {
-    return this.call(this.clients.db.send(new QueryCommand({ TableName: this.name, ...input })));
+    return this.call(this.clients.db.send(new QueryCommand({ TableName: this.name, ...input }), this.options()));
   }
 
   get(input: WithoutTable<GetCommandInput>) {
-    return this.call(this.clients.db.send(new GetCommand({ TableName: this.name, ...input })));
+    return this.call(this.clients.db.send(new GetCommand({ TableName: this.name, ...input }), this.options()));
   }
 
   /** BatchGetItem of `keys` in this table. */
   batchGet(keys: Key[], options: Omit<NonNullable<BatchGetCommandInput['RequestItems']>[string], 'Keys'>) {
-    return this.call(this.clients.db.send(new BatchGetCommand({ RequestItems: { [this.name]: { Keys: keys, ...options } } })));
+    return this.call(this.clients.db.send(new BatchGetCommand({ RequestItems: { [this.name]: { Keys: keys, ...options } } }), this.options()));
   }
 
   update(input: WithoutTable<UpdateCommandInput>) {
-    return this.call(this.clients.db.send(new UpdateCommand({ TableName: this.name, ...input })));
+    return this.call(this.clients.db.send(new UpdateCommand({ TableName: this.name, ...input }), this.options()));
   }
 
   delete(input: WithoutTable<DeleteCommandInput>) {
-    return this.call(this.clients.db.send(new DeleteCommand({ TableName: this.name, ...input })));
+    return this.call(this.clients.db.send(new DeleteCommand({ TableName: this.name, ...input }), this.options()));
   }
 
   /** One TransactWriteItems (the SDK gives it a ClientRequestToken that its own retries reuse). */
   transactWrite(items: NonNullable<TransactWriteCommandInput['TransactItems']>) {
-    return this.call(this.clients.db.send(new TransactWriteCommand({ TransactItems: items })));
+    return this.call(this.clients.db.send(new TransactWriteCommand({ TransactItems: items }), this.options()));
   }
 
   /** Writes the item unless one with its key exists: true when written. `stamped` puts go out once, with no SDK retry. */
@@ -73,12 +75,16 @@ export class TableAccess {
       ConditionExpression: 'attribute_not_exists(#sk)',
       ExpressionAttributeNames: { '#sk': TABLE.sortKey.name },
     });
-    return conditionally(this.call(client.send(put)));
+    return conditionally(this.call(client.send(put, this.options())));
   }
 
   destroy(): void {
     this.clients.db.destroy();
     this.clients.stampedWrites.destroy();
+  }
+
+  private options() {
+    return { abortSignal: this.signal };
   }
 
   private async call<T>(request: Promise<T>): Promise<T> {

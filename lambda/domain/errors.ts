@@ -26,3 +26,19 @@ export class MembershipManagedError extends Error {
     this.name = 'MembershipManagedError';
   }
 }
+
+/** The same client_msg_id came with another message body: a client bug, refused so it is not hidden. */
+export class ClientMsgIdReusedError extends Error {
+  constructor() {
+    super('client_msg_id was already used for a different message; use a new client_msg_id for a new message');
+    this.name = 'ClientMsgIdReusedError';
+  }
+}
+
+/** The storage failed on every attempt and on the check whether the message landed: a retry with the same client_msg_id is safe and settles it. */
+export class SendUnsettledError extends Error {
+  constructor() {
+    super('the message could not be confirmed; retry with the same client_msg_id');
+    this.name = 'SendUnsettledError';
+  }
+}

@@ -12,11 +12,10 @@
  * the old one was seen holding another message. So all attempts of one send race for the same key
  * and at most one message is ever stored for it; the retry returns that message.
  */
-import { randomUUID } from 'node:crypto';
 import type { Identity, Message } from '../contract';
 import type { LoggedMessage, MembershipReads, MessageLog } from '../ports/chat-store';
 import { StorageUnavailableError } from '../ports/errors';
-import { ChatBusyError, NotMemberError } from './errors';
+import { ChatBusyError, ClientMsgIdReusedError, NotMemberError, SendUnsettledError } from './errors';
 
 /** At most this many messages share one create_time; more spill into the next second (bounds a legacy page). */
 export const MAX_MESSAGES_PER_SECOND = 200;
@@ -35,7 +34,8 @@ export interface SendGroupChat {
   chapterId: number;
   sender: Identity;
   body: string;
-  clientMsgId?: string;
+  /** The client's key for this message: every attempt and retry of one send carries the same. */
+  clientMsgId: string;
 }
 
 export type MessageWriter = MessageLog & MembershipReads;
@@ -52,23 +52,30 @@ export function stampAfter(previous: LoggedMessage | undefined, nowMs: number): 
 
 export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, clock: () => number = Date.now): Promise<Message> {
   const { chapterId, sender, clientMsgId } = send;
-  const origin = `${sender.user_id}#${clientMsgId ?? randomUUID()}`;
-  const reservedId = () => store.reservedId(chapterId, sender.user_id, clientMsgId!);
+  const origin = `${sender.user_id}#${clientMsgId}`;
+  const reservedId = () => store.reservedId(chapterId, sender.user_id, clientMsgId);
+  /** The message a holder of an id is, if this send stored it; a different body under the same key is refused. */
+  const ours = (holder: LoggedMessage | undefined): Message | undefined => {
+    if (holder?.origin !== origin) return undefined;
+    if (holder.msg_body !== send.body) throw new ClientMsgIdReusedError();
+    return withoutLogFields(holder);
+  };
   const [member, reservedAtStart, newest] = await Promise.all([
     store.isMember(chapterId, sender.user_id),
-    clientMsgId === undefined ? undefined : reservedId(),
+    reservedId(),
     store.lastMessage(chapterId),
   ]);
   if (!member) throw new NotMemberError('send');
 
   /** The newest message known to this send: the one its next candidate id follows. */
   let last = newest;
-  /** The candidate id of a reserved send, or undefined for a send without client_msg_id. */
+  /** The candidate id this send has reserved, once it has. */
   let reserved = reservedAtStart;
   let failedPuts = 0;
-  for (let puts = 0, steps = 0; puts < MAX_CLAIM_ATTEMPTS && steps < 4 * MAX_CLAIM_ATTEMPTS; steps++) {
-    const next = (last?.id ?? 0) + 1;
-    if (clientMsgId !== undefined) {
+  let puts = 0;
+  try {
+    for (let steps = 0; puts < MAX_CLAIM_ATTEMPTS && steps < 4 * MAX_CLAIM_ATTEMPTS; steps++) {
+      const next = (last?.id ?? 0) + 1;
       if (reserved === undefined) {
         const expiresAt = Math.floor(clock() / 1000) + RESERVATION_TTL_SECONDS;
         const created = await store.reserveIdIfAbsent(chapterId, sender.user_id, clientMsgId, next, expiresAt);
@@ -76,8 +83,8 @@ export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, c
         if (!created) continue;
       } else if (reserved < next) {
         // The reserved id is taken: by an earlier attempt of this send, or by another message.
-        const holder = reserved === last?.id ? last : await store.message(chapterId, reserved);
-        if (holder?.origin === origin) return withoutLogFields(holder);
+        const stored = ours(reserved === last?.id ? last : await store.message(chapterId, reserved));
+        if (stored) return stored;
         const moved = await store.moveReservation(chapterId, sender.user_id, clientMsgId, reserved, next);
         reserved = moved ? next : await reservedId();
         if (!moved) continue;
@@ -86,26 +93,51 @@ export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, c
         last = await store.lastMessage(chapterId);
         continue;
       }
-    }
 
-    puts++;
-    const { create_time, second_seq } = stampAfter(last, clock()); // right before the put, on every attempt
-    const message: Message = { id: next, ...sender, msg_body: send.body, create_time };
-    try {
-      if (await store.putMessageIfAbsent(chapterId, { ...message, origin, second_seq })) return message;
-    } catch (error) {
-      // One attempt per put (a retry must carry a fresh stamp): a transient failure is retried here.
-      if (!(error instanceof StorageUnavailableError) || ++failedPuts >= MAX_FAILED_PUTS) throw error;
+      puts++;
+      const { create_time, second_seq } = stampAfter(last, clock()); // right before the put, on every attempt
+      const message: Message = { id: next, ...sender, msg_body: send.body, create_time };
+      try {
+        if (await store.putMessageIfAbsent(chapterId, { ...message, origin, second_seq })) return message;
+      } catch (error) {
+        // One attempt per put (a retry must carry a fresh stamp): a transient failure is retried here.
+        if (!(error instanceof StorageUnavailableError)) throw error;
+        if (++failedPuts >= MAX_FAILED_PUTS) return await settle(store, chapterId, next, ours);
+      }
+      // Lost the race, failed, or won it and lost the answer: the holder of `next` tells which.
+      await jitter(puts);
+      // Re-read the head after the pause: following only the holder of `next` would crawl one id at
+      // a time behind writers that kept going, and starve.
+      const [holder, head] = await Promise.all([store.message(chapterId, next), store.lastMessage(chapterId)]);
+      const stored = ours(holder);
+      if (stored) return stored;
+      last = head;
     }
-    // Lost the race, failed, or won it and lost the answer: the holder of `next` tells which.
-    await jitter(puts);
-    // Re-read the head after the pause: following only the holder of `next` would crawl one id at
-    // a time behind writers that kept going, and starve.
-    const [holder, head] = await Promise.all([store.message(chapterId, next), store.lastMessage(chapterId)]);
-    if (holder?.origin === origin) return withoutLogFields(holder);
-    last = head;
+  } catch (error) {
+    // A put was sent, so the message may be stored: the answer must say how to find out.
+    if (error instanceof StorageUnavailableError && puts > 0) throw new SendUnsettledError();
+    throw error;
   }
   throw new ChatBusyError();
+}
+
+/**
+ * Before a send gives up on a storage that keeps failing, it settles whether its last put landed
+ * after all (a strongly consistent read, with the SDK's retries): the answer is the stored message,
+ * or an error that says nothing of this send is stored unseen — the message, if the put lands
+ * later, is found by a retry with the same client_msg_id.
+ */
+async function settle(store: MessageWriter, chapterId: number, id: number, ours: (holder: LoggedMessage | undefined) => Message | undefined): Promise<Message> {
+  let holder: LoggedMessage | undefined;
+  try {
+    holder = await store.message(chapterId, id);
+  } catch (error) {
+    if (error instanceof StorageUnavailableError) throw new SendUnsettledError();
+    throw error;
+  }
+  const stored = ours(holder);
+  if (stored) return stored;
+  throw new SendUnsettledError();
 }
 
 /** The message as the API returns it: the log's own fields stay in the log. */

@@ -12,4 +12,4 @@ import { chapterIdParam, userIdsParam } from '../http/params';
 const telemetry = new Telemetry();
 const store = chatStoreFromEnv(process.env, telemetry.countRetries);
 
-export const handler = apiHandler(telemetry, (params) => removeMembers(store, chapterIdParam(params), userIdsParam(params)));
+export const handler = apiHandler(telemetry, (params, _event, signal) => removeMembers(store.withSignal(signal), chapterIdParam(params), userIdsParam(params)));

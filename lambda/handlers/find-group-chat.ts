@@ -26,9 +26,9 @@ export function parseFindGroupChat(params: Params): FindGroupChatQuery {
   throw badRequest('msg_time is required (or last_id)');
 }
 
-export const handler = apiHandler(telemetry, (params, event) => {
+export const handler = apiHandler(telemetry, (params, event, signal) => {
   // With authorization on, only members read a chapter; an open demo (header identity) reads as before.
   const readerId = identity.source === 'jwt' ? identityOf(event, identity).user_id : undefined;
   const query = { ...parseFindGroupChat(params), readerId };
-  return findGroupChat(store, query).then((page) => telemetry.countedPoll('msgTime' in query.cursor, page));
+  return findGroupChat(store.withSignal(signal), query).then((page) => telemetry.countedPoll('msgTime' in query.cursor, page));
 });

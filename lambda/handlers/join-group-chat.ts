@@ -13,10 +13,10 @@ const store = chatStoreFromEnv(process.env, telemetry.countRetries);
 const identity = identityConfig();
 const membership = membershipModeFromEnv();
 
-export const handler = apiHandler(telemetry, async (params, event) => {
+export const handler = apiHandler(telemetry, async (params, event, signal) => {
   const member = identityOf(event, identity);
   const chapterId = chapterIdParam(params);
   // In `managed` mode the course platform decides (admin routes): 403, nothing stored.
   requireSelfServiceMembership(membership);
-  return joinGroupChat(store, chapterId, member).then(telemetry.counted(METRIC.Joins));
+  return joinGroupChat(store.withSignal(signal), chapterId, member).then(telemetry.counted(METRIC.Joins));
 });

@@ -13,10 +13,10 @@ const store = chatStoreFromEnv(process.env, telemetry.countRetries);
 const identity = identityConfig();
 const membership = membershipModeFromEnv();
 
-export const handler = apiHandler(telemetry, async (params, event) => {
+export const handler = apiHandler(telemetry, async (params, event, signal) => {
   const member = identityOf(event, identity);
   const chapterId = chapterIdParam(params);
   // In `managed` mode the course platform decides (admin routes): 403, nothing stored.
   requireSelfServiceMembership(membership);
-  return leaveGroupChat(store, chapterId, member.user_id).then(telemetry.counted(METRIC.Leaves));
+  return leaveGroupChat(store.withSignal(signal), chapterId, member.user_id).then(telemetry.counted(METRIC.Leaves));
 });

@@ -27,9 +27,13 @@ const errorEnvelope = (telemetry: Telemetry): middy.MiddlewareObj<ApiEvent, ApiR
   },
 });
 
-export function apiHandler(telemetry: Telemetry, handle: (params: Params, event: ApiEvent) => Promise<object>) {
+/**
+ * `signal` aborts when middy answers just before the Lambda timeout: the route gives it to its
+ * DynamoDB calls (`store.withSignal`), so no work goes on after the answer.
+ */
+export function apiHandler(telemetry: Telemetry, handle: (params: Params, event: ApiEvent, signal: AbortSignal) => Promise<object>) {
   return middy<ApiEvent, ApiResult, Error, Context>()
     .use(observability<ApiEvent, ApiResult>(telemetry))
     .use(errorEnvelope(telemetry))
-    .handler(async (event) => envelope(200, 'ok', await handle(readParams(event), event)));
+    .handler(async (event, _context, { signal }) => envelope(200, 'ok', await handle(await readParams(event), event, signal)));
 }

@@ -4,7 +4,7 @@
  * 500 without internals.
  */
 import { ErrorCode } from '../contract';
-import { ChatBusyError, MembershipManagedError, NotMemberError } from '../domain/errors';
+import { ChatBusyError, ClientMsgIdReusedError, MembershipManagedError, NotMemberError, SendUnsettledError } from '../domain/errors';
 import { StorageUnavailableError } from '../ports/errors';
 
 export class ApiError extends Error {
@@ -35,7 +35,9 @@ export function answerFor(error: unknown): ErrorAnswer {
   if (error instanceof ApiError) return { code: error.code, msg: error.message, alert: false };
   if (error instanceof NotMemberError) return { code: ErrorCode.Forbidden, msg: error.message, alert: false };
   if (error instanceof MembershipManagedError) return { code: ErrorCode.Forbidden, msg: error.message, alert: false };
-  if (error instanceof ChatBusyError) return { code: ErrorCode.Unavailable, msg: error.message, alert: false };
+  if (error instanceof ClientMsgIdReusedError) return { code: ErrorCode.Conflict, msg: error.message, alert: false };
+  if (error instanceof ChatBusyError) return { code: ErrorCode.Unavailable, msg: error.message, alert: true };
+  if (error instanceof SendUnsettledError) return { code: ErrorCode.Unavailable, msg: error.message, alert: true };
   if (error instanceof StorageUnavailableError || isOutOfTime(error)) return { code: ErrorCode.Unavailable, msg: UNAVAILABLE_MESSAGE, alert: true };
   return { code: ErrorCode.Internal, msg: INTERNAL_MESSAGE, alert: true };
 }

@@ -91,6 +91,8 @@ export interface Membership extends MembershipReads {
 
 /** Everything the functions need from storage. */
 export interface ChatStore extends PollReads, MessageLog, Membership {
+  /** The same store, whose requests are aborted when `signal` aborts (the request's deadline): nothing goes on after the answer. */
+  withSignal(signal: AbortSignal): ChatStore;
   /** Closes the connections (local tools and tests; a function keeps its store for life). */
   destroy(): void;
 }

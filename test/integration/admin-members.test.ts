@@ -232,11 +232,11 @@ describe('membership `managed`: the course platform decides', () => {
   });
 
   it('the platform adds and removes; members send, former members cannot', async () => {
-    expect((await as(managed.send, '/message/send_group_chat', { id: 34, msg_body: 'hi' })).status).toBe(403);
+    expect((await as(managed.send, '/message/send_group_chat', { id: 34, msg_body: 'hi', client_msg_id: 'm-1' })).status).toBe(403);
     await admin.add(34, [alice.user_id]);
-    expect((await as(managed.send, '/message/send_group_chat', { id: 34, msg_body: 'hi' })).status).toBe(200);
+    expect((await as(managed.send, '/message/send_group_chat', { id: 34, msg_body: 'hi', client_msg_id: 'm-2' })).status).toBe(200);
     await admin.remove(34, [alice.user_id]);
-    expect((await as(managed.send, '/message/send_group_chat', { id: 34, msg_body: 'hi again' })).status).toBe(403);
+    expect((await as(managed.send, '/message/send_group_chat', { id: 34, msg_body: 'hi again', client_msg_id: 'm-3' })).status).toBe(403);
   });
 
   it('a MEMBERSHIP the functions do not know fails their init', async () => {

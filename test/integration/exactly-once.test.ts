@@ -7,12 +7,14 @@
  */
 import type { Message } from '../../lambda/contract';
 import { createChatStore, dynamoDbConfig } from '../../lambda/data';
-import { ChatBusyError } from '../../lambda/domain/errors';
+import { ChatBusyError, SendUnsettledError } from '../../lambda/domain/errors';
 import type { ChatStore } from '../../lambda/ports/chat-store';
 import { StorageUnavailableError } from '../../lambda/ports/errors';
 import { HOLD_BACK_MARGIN_MS, findGroupChat } from '../../lambda/domain/find-group-chat';
 import { sendGroupChat } from '../../lambda/domain/send-group-chat';
-import { chatClient, handlersFor, type Handlers } from '../support/chat-client';
+import { lambdaContext } from '../../local/lambda-context';
+import { call, eventFor } from '../support/api';
+import { chatClient, handlersFor, identityHeaders, type Handlers } from '../support/chat-client';
 import { crashingStore, InjectedCrash } from '../support/crash';
 import { startTestTable, type TestTable } from '../support/dynamodb';
 import { randomFaults, startFaultProxy, type FaultCounts, type FaultProxy } from '../support/fault-proxy';
@@ -46,8 +48,6 @@ interface Options {
   chapterId: number;
   /** Client retries of whole calls: on a 5xx answer (faults) the same call is sent again. */
   faults: boolean;
-  /** Senders that send without client_msg_id (only safe without faults: their retries could double). */
-  withoutClientMsgId?: number;
   /** Chance that a send is abandoned half-way (in flight, or crashed after a step) and retried with its client_msg_id. */
   abandonRate?: number;
   seed: number;
@@ -67,17 +67,14 @@ async function runChat(options: Options): Promise<Outcome> {
 
   /**
    * A client repeats a call that answered 503 (retry-safe by contract: a loaded machine can answer it
-   * without injected faults too) when repeating it is safe: joins, and sends with a client_msg_id.
+   * without injected faults too): joins, and sends, which always carry a client_msg_id.
    * Anything else must be a 200.
    */
-  async function untilAccepted<T>(
-    call: () => Promise<{ status: number; body: { data: T | null; msg: string } }>,
-    retrySafe = true,
-  ): Promise<T> {
+  async function untilAccepted<T>(call: () => Promise<{ status: number; body: { data: T | null; msg: string } }>): Promise<T> {
     for (let attempt = 0; attempt < 50; attempt++) {
       const { status, body } = await call();
       if (status === 200) return body.data as T;
-      if (!retrySafe || (status !== 503 && !(options.faults && status === 500))) throw new Error(`unexpected ${status}: ${body.msg}`);
+      if (status !== 503 && !(options.faults && status === 500)) throw new Error(`unexpected ${status}: ${body.msg}`);
       outcome.clientRetries++;
     }
     throw new Error('a call never got through');
@@ -119,10 +116,10 @@ async function runChat(options: Options): Promise<Outcome> {
     senders.map(async ({ identity, client }, s) => {
       for (let m = 0; m < MESSAGES_PER_SENDER; m++) {
         const key = `s${s}-m${m}`;
-        const clientMsgId = s < (options.withoutClientMsgId ?? 0) ? undefined : key;
+        const clientMsgId = key;
         const send = () => client.send(chapterId, `body of ${key}`, clientMsgId);
         let message: Message;
-        const abandon = clientMsgId !== undefined && random() < (options.abandonRate ?? 0);
+        const abandon = random() < (options.abandonRate ?? 0);
         if (abandon && random() < 0.5) {
           // Gives up on a call still in flight and sends it again: both race, one message results.
           outcome.abandoned.inFlight++;
@@ -144,11 +141,11 @@ async function runChat(options: Options): Promise<Outcome> {
           }).catch((error) => {
             // The client gave up on this call; a crash, a fault or a 503 of its own makes no difference
             // to what follows: the retry must end with exactly one message.
-            if (!(error instanceof InjectedCrash || error instanceof ChatBusyError || error instanceof StorageUnavailableError)) throw error;
+            if (!(error instanceof InjectedCrash || error instanceof ChatBusyError || error instanceof SendUnsettledError || error instanceof StorageUnavailableError)) throw error;
           });
           message = await untilAccepted(send);
         } else {
-          message = await untilAccepted(send, clientMsgId !== undefined);
+          message = await untilAccepted(send);
         }
         expect(message.msg_body).toBe(`body of ${key}`);
         outcome.accepted.set(key, message);
@@ -207,7 +204,7 @@ function describeRun(name: string, outcome: Outcome, faults?: FaultCounts) {
 
 it('delivers 504 messages from 8 concurrent senders exactly once, in order, to 4 pollers', async () => {
   proxy.setPlan(undefined);
-  const outcome = await runChat({ chapterId: 1, faults: false, withoutClientMsgId: 2, abandonRate: 0.05, seed: 1 });
+  const outcome = await runChat({ chapterId: 1, faults: false, abandonRate: 0.05, seed: 1 });
   describeRun('no faults', outcome);
   await expectExactlyOnceInOrder(outcome, 1);
 }, 180_000);
@@ -233,7 +230,7 @@ it('loses and doubles nothing with faults between the SDK and DynamoDB and sende
   expect(outcome.abandoned.inFlight + outcome.abandoned.crashed).toBeGreaterThan(10);
 }, 180_000);
 
-it('recognises its own message when a put was applied but its answer lost, even without client_msg_id', async () => {
+it('recognises its own message when a put was applied but its answer lost', async () => {
   const alice = chatClient(handlers, user(0));
   await alice.join(3);
   let lost = 0;
@@ -248,4 +245,49 @@ it('recognises its own message when a put was applied but its answer lost, even 
   expect(sent.map((m) => m.id)).toEqual([1, 2, 3, 4, 5]);
   const page = await findGroupChat(table.store, { chapterId: 3, cursor: { lastId: 0 }, limit: 100 });
   expect(page.list).toEqual(sent);
+});
+
+describe('a send answers the truth', () => {
+  const msgItems = async (chapterId: number) =>
+    (await findGroupChat(table.store, { chapterId, cursor: { lastId: 0 }, limit: 100 })).list;
+
+  it('when its put landed but the answer was lost and the check failed too: a 503 that says to retry with the same client_msg_id, and the retry returns the stored message', async () => {
+    const alice = chatClient(handlers, user(0));
+    await alice.join(30);
+    proxy.setPlan((request) => {
+      const key = JSON.stringify(request.body);
+      if (request.operation === 'PutItem' && key.includes('"msg#')) return 'lost-response'; // applied, answer lost
+      if (request.operation === 'GetItem' && key.includes('"msg#')) return 'server-error'; // the check whether it landed
+      return undefined;
+    });
+    const first = await alice.send(30, 'did it land?', 'settle-1');
+    proxy.setPlan(undefined);
+    expect({ status: first.status, body: first.body }).toEqual({
+      status: 503,
+      body: { code: 503, msg: 'the message could not be confirmed; retry with the same client_msg_id', data: null },
+    });
+    const stored = await msgItems(30);
+    expect(stored.map((m) => m.msg_body)).toEqual(['did it land?']);
+    const retry = await alice.send(30, 'did it land?', 'settle-1');
+    expect(retry.body.data).toEqual(stored[0]);
+    expect(await msgItems(30)).toEqual(stored);
+  });
+
+  it('when middy answers just before the Lambda timeout: no DynamoDB request is made after the answer, and a retry stores the message once', async () => {
+    await chatClient(handlers, user(1)).join(31);
+    proxy.resetCounts();
+    proxy.setPlan(() => 'slow'); // every request 50 ms late: the send needs about 3 round trips
+    const event = eventFor('/message/send_group_chat', { json: { id: 31, msg_body: 'in time?', client_msg_id: 'deadline-1' } });
+    Object.assign(event.headers, identityHeaders(user(1)));
+    const answer = await call(handlers.send, event, lambdaContext('send', 90));
+    const requestsAtAnswer = proxy.counts().slow;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    proxy.setPlan(undefined);
+    expect(answer.status).toBe(503);
+    expect(requestsAtAnswer).toBeGreaterThan(0);
+    expect(proxy.counts().slow).toBe(requestsAtAnswer);
+    const retry = await call(handlers.send, event);
+    expect(retry.status).toBe(200);
+    expect((await msgItems(31)).map((m) => m.msg_body)).toEqual(['in time?']);
+  });
 });

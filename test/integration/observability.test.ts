@@ -181,7 +181,7 @@ describe('metrics (EMF)', () => {
 
   it('join, send and leave count Joins, MessagesSent and Leaves', async () => {
     const join = await invoke(handlers.join, event('join_group_chat', { id: CHAPTER }, MEMBER));
-    const send = await invoke(handlers.send, event('send_group_chat', { id: CHAPTER, msg_body: 'hello' }, MEMBER));
+    const send = await invoke(handlers.send, event('send_group_chat', { id: CHAPTER, msg_body: 'hello', client_msg_id: 'metrics-1' }, MEMBER));
     const leave = await invoke(handlers.leave, event('leave_group_chat', { id: CHAPTER }, MEMBER));
     expect([join.status, send.status, leave.status]).toEqual([200, 200, 200]);
     expect(metricsOf(join.emf[0])).toEqual({ [METRIC.Joins]: 1 });

@@ -65,7 +65,7 @@ describe('send', () => {
     const { body } = await post<Record<string, unknown>>(
       handlers.send,
       '/message/send_group_chat',
-      { id: 200, msg_body: 'spoof', user_id: 12, user_name: 'bob', user_type: 1 },
+      { id: 200, msg_body: 'spoof', client_msg_id: 'spoof-1', user_id: 12, user_name: 'bob', user_type: 1 },
       { 'x-user-id': '11', 'x-user-type': '3', 'x-user-name': 'alice' },
     );
     expect(body.data).toMatchObject({ user_id: 11, user_type: 3, user_name: 'alice' });
@@ -91,6 +91,19 @@ describe('send', () => {
     expect(bodies).toHaveLength(2);
   });
 
+  it('answers 409 to the same client_msg_id with another body, and stores nothing', async () => {
+    const a = chatClient(handlers, alice);
+    const first = (await a.send(200, 'the first body', 'k-409')).body.data!;
+    const before = await chapterItems(200);
+    const { status, body } = await a.send(200, 'another body', 'k-409');
+    expect({ status, body }).toEqual({
+      status: 409,
+      body: { code: 409, msg: 'client_msg_id was already used for a different message; use a new client_msg_id for a new message', data: null },
+    });
+    expect(await chapterItems(200)).toEqual(before);
+    expect((await a.send(200, 'the first body', 'k-409')).body.data).toEqual(first);
+  });
+
   it('answers 403 to a caller who is not a member, and stores nothing', async () => {
     const stranger = chatClient(handlers, { user_id: 99, user_type: 1, user_name: 'stranger' });
     const before = await chapterItems(200);
@@ -106,6 +119,7 @@ describe('send', () => {
     ['msg_body too long', { id: 200, msg_body: '字'.repeat(2001) }, 'msg_body must be at most 2000 characters'],
     ['id missing', { msg_body: 'x' }, 'id is required'],
     ['id not an integer', { id: 'x', msg_body: 'x' }, 'id must be an integer'],
+    ['client_msg_id missing', { id: 200, msg_body: 'x' }, 'client_msg_id is required (a key of your choosing per message, reused when you retry it)'],
     ['client_msg_id malformed', { id: 200, msg_body: 'x', client_msg_id: 'has spaces' }, "client_msg_id must be 1 to 64 letters, digits, '.', '_', ':' or '-'"],
     ['client_msg_id too long', { id: 200, msg_body: 'x', client_msg_id: 'k'.repeat(65) }, "client_msg_id must be 1 to 64 letters, digits, '.', '_', ':' or '-'"],
   ])('answers 400 to %s and stores nothing', async (_, params, msg) => {
@@ -122,7 +136,7 @@ describe('send', () => {
 
   it('accepts 2000 four-byte characters posted as a form (24 KB encoded), and answers 413 past 32 KB', async () => {
     const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-user-id': '11', 'x-user-type': '3', 'x-user-name': 'a' };
-    const form = (text: string) => Buffer.from(`id=200&msg_body=${encodeURIComponent(text)}`);
+    const form = (text: string) => Buffer.from(`id=200&client_msg_id=${text.length}&msg_body=${encodeURIComponent(text)}`);
     const ok = await call<{ msg_body: string }>(handlers.send, apiGatewayEvent({ method: 'POST', url: '/message/send_group_chat', headers, body: form('😀'.repeat(2000)) }));
     expect([ok.status, [...ok.body.data!.msg_body].length]).toEqual([200, 2000]);
     const before = await chapterItems(200);
@@ -180,15 +194,15 @@ describe('the stamp of create_time', () => {
     const T = 1_900_000_000;
     const sender = { chapterId: 400, sender: alice, body: 'burst' };
     const times: number[] = [];
-    for (let i = 0; i < MAX_MESSAGES_PER_SECOND + 3; i++) times.push((await sendGroupChat(table.store, sender, () => T * 1000)).create_time);
+    for (let i = 0; i < MAX_MESSAGES_PER_SECOND + 3; i++) times.push((await sendGroupChat(table.store, { ...sender, clientMsgId: `b${i}` }, () => T * 1000)).create_time);
     expect(times.filter((t) => t === T)).toHaveLength(MAX_MESSAGES_PER_SECOND);
     expect(times.slice(MAX_MESSAGES_PER_SECOND)).toEqual([T + 1, T + 1, T + 1]);
   });
 
   it('never goes backwards when a writer clock is behind the newest message', async () => {
     await chatClient(handlers, alice).join(401);
-    const first = await sendGroupChat(table.store, { chapterId: 401, sender: alice, body: 'a' }, () => 2_000_000_000_000);
-    const second = await sendGroupChat(table.store, { chapterId: 401, sender: alice, body: 'b' }, () => 1_999_999_990_000);
+    const first = await sendGroupChat(table.store, { chapterId: 401, sender: alice, body: 'a', clientMsgId: 'a' }, () => 2_000_000_000_000);
+    const second = await sendGroupChat(table.store, { chapterId: 401, sender: alice, body: 'b', clientMsgId: 'b' }, () => 1_999_999_990_000);
     expect(second.create_time).toBe(first.create_time);
   });
 });

@@ -44,8 +44,9 @@ export function eventFor(path: string, shape: RequestShape, method = 'POST'): AP
 export async function call<T = Record<string, unknown>>(
   handler: LambdaHandler,
   event: APIGatewayProxyEventV2,
+  context = lambdaContext('test'),
 ): Promise<ApiResponse<T>> {
-  const result = await handler(event, lambdaContext('test'));
+  const result = await handler(event, context);
   return {
     status: result.statusCode ?? 0,
     headers: (result.headers ?? {}) as Record<string, string>,

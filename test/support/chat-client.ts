@@ -1,5 +1,6 @@
 /** A test client of the chat's routes: calls the handlers in-process with API Gateway events, as a member would. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
 import { ENV, type GroupChatPage, type Identity, type MemberCount, type MembershipMode, type Message } from '../../lambda/contract';
 import { apiGatewayEvent } from '../../local/api-gateway-event';
 import type { LambdaHandler } from '../../local/handlers';
@@ -105,8 +106,9 @@ export function chatClient(handlers: Handlers, user: Identity) {
   return {
     join: (id: number) => as<{ member_count: number }>(handlers.join, '/message/join_group_chat', { id }),
     leave: (id: number) => as<{ member_count: number }>(handlers.leave, '/message/leave_group_chat', { id }),
-    send: (id: number, msg_body: string, client_msg_id?: string) =>
-      as<Message>(handlers.send, '/message/send_group_chat', { id, msg_body, ...(client_msg_id && { client_msg_id }) }),
+    /** A new message unless `client_msg_id` repeats an earlier send's (a retry). */
+    send: (id: number, msg_body: string, client_msg_id: string = randomUUID()) =>
+      as<Message>(handlers.send, '/message/send_group_chat', { id, msg_body, client_msg_id }),
     // An app client polls as itself; with header identity (open demo) the poll carries no identity at all.
     poll: (params: Record<string, unknown>) =>
       handlers.identitySource === 'jwt'

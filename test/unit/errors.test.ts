@@ -32,7 +32,7 @@ describe('answerFor: the status of every error, chosen in one place', () => {
       new MembershipManagedError(),
       { code: 403, msg: 'membership is managed by the course platform: members follow course enrolment and cannot join or leave themselves', alert: false },
     ],
-    ['a contended chat', new ChatBusyError(), { code: 503, msg: 'the chat is too busy right now, retry shortly', alert: false }],
+    ['a contended chat (logged and counted: every 503 is)', new ChatBusyError(), { code: 503, msg: 'the chat is too busy right now, retry shortly', alert: true }],
     ['the storage failing', new StorageUnavailableError(new Error('x')), { code: 503, msg: UNAVAILABLE_MESSAGE, alert: true }],
     ["middy's early timeout", Object.assign(new Error('[AbortError]: The operation was aborted.'), { name: 'TimeoutError' }), { code: 503, msg: UNAVAILABLE_MESSAGE, alert: true }],
     ['a bug', new TypeError('x is undefined'), { code: 500, msg: INTERNAL_MESSAGE, alert: true }],
