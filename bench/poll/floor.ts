@@ -7,7 +7,7 @@
  * What a poll needs depends on the configuration:
  *  - open (IDENTITY_SOURCE=headers): exact = messagesAfterId (the `msg#… presence` Query); legacy =
  *    messagesByCreateTime (the index Query) and memberCount (the presence GetItem);
- *  - jwt (production, issue 4: the caller must be a member): exact = that Query and isMember (a
+ *  - jwt (production: the caller must be a member): exact = that Query and isMember (a
  *    GetItem of `member#<uid>`); legacy = the index Query and memberCountAndMembership (one
  *    BatchGetItem of {presence, member#<uid>}).
  * The runner checks that the handler sends these very requests (same operations and parameters),

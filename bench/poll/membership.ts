@@ -1,5 +1,5 @@
 /**
- * Join and leave cost the same at any chapter size (issue 14): the built join and leave handlers,
+ * Join and leave cost the same at any chapter size : the built join and leave handlers,
  * with authorization on and `membership` self (users join and leave on their own), called on a chapter of 10 members and on one of 100 000, the units each
  * call consumed taken from the engine's own ConsumedCapacity on the wire (./count-proxy.ts).
  */
