@@ -157,7 +157,7 @@ export class Load {
       const chapterId = chapterIds[Math.floor(this.random() * chapterIds.length)];
       const pick = Math.floor(this.random() * 4);
       if (pick === 0) client.expect(await client.post('find_group_chat', { id: chapterId, last_id: 0, limit: 500 }), [400], 'poll with limit 500');
-      if (pick === 1) client.expect(await client.post('send_group_chat', { id: chapterId, msg_body: 'not a member' }, { as: outsider }), [403], 'send by a non-member');
+      if (pick === 1) client.expect(await client.post('send_group_chat', { id: chapterId, msg_body: 'not a member', client_msg_id: 'outsider' }, { as: outsider }), [403], 'send by a non-member');
       if (pick === 2) client.expect(await client.post('send_group_chat', { id: chapterId, msg_body: 'x' }), [401], 'send without identity');
       if (pick === 3) client.expect(await client.post('nope', { id: chapterId }), [404], 'unknown route');
       this.counters.refusals++;

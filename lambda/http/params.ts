@@ -1,11 +1,13 @@
 /**
- * Request parameters, as the original API's clients send them: a JSON body, a form-urlencoded body
- * (base64-encoded or not, as API Gateway delivers it) or the query string. Numbers may come as
- * numeric strings. Every violation is a 400 whose message names the parameter and the rule.
+ * Request parameters, as the original API's clients send them: a JSON body, a form-urlencoded or
+ * multipart/form-data body (base64-encoded or not, as API Gateway delivers it) or the query string.
+ * Numbers may come as numeric strings. Every violation is a 400 whose message names the parameter
+ * and the rule.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { ErrorCode, MAX_USER_IDS_PER_CALL } from '../contract';
 import { ApiError, badRequest } from './errors';
+import { readMultipartFields } from './multipart';
 
 /**
  * The largest body read. A 2 000-character message form-encoded takes up to 24 KB (4-byte characters
@@ -16,7 +18,9 @@ export const MAX_BODY_BYTES = 32 * 1024;
 /** Every value given for each parameter name, from the query string and the body. */
 export type Params = Map<string, unknown[]>;
 
-export function readParams(event: Pick<APIGatewayProxyEventV2, 'headers' | 'body' | 'isBase64Encoded' | 'rawQueryString'>): Params {
+export async function readParams(
+  event: Pick<APIGatewayProxyEventV2, 'headers' | 'body' | 'isBase64Encoded' | 'rawQueryString'>,
+): Promise<Params> {
   const params: Params = new Map();
   const add = (name: string, value: unknown) => {
     const values = params.get(name);
@@ -25,36 +29,47 @@ export function readParams(event: Pick<APIGatewayProxyEventV2, 'headers' | 'body
   };
   for (const [name, value] of new URLSearchParams(event.rawQueryString ?? '')) add(name, value);
 
-  const body = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
-  if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+  const bytes = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+  if (bytes.length > MAX_BODY_BYTES) {
     throw new ApiError(ErrorCode.PayloadTooLarge, `request body must be at most ${MAX_BODY_BYTES / 1024} KB`);
   }
+  const body = bytes.toString('utf8');
   if (body.trim() === '') return params;
-  switch (bodyFormat(contentType(event.headers ?? {}), body)) {
+  const contentType = contentTypeOf(event.headers ?? {});
+  switch (bodyFormat(mediaType(contentType), body)) {
     case 'json':
       for (const [name, value] of Object.entries(parseJsonObject(body))) add(name, value);
       break;
     case 'form':
       for (const [name, value] of new URLSearchParams(body)) add(name, value);
       break;
+    case 'multipart':
+      // The raw bytes: a part's text is decoded by its own charset (UTF-8 unless it says otherwise).
+      for (const [name, value] of await readMultipartFields(bytes, contentType)) add(name, value);
+      break;
   }
   return params;
 }
 
-function contentType(headers: Record<string, string | undefined>): string {
+/** The Content-Type header as sent, parameters included (multipart needs its boundary). */
+function contentTypeOf(headers: Record<string, string | undefined>): string {
   for (const [name, value] of Object.entries(headers)) {
-    if (name.toLowerCase() === 'content-type') return (value ?? '').split(';')[0].trim().toLowerCase();
+    if (name.toLowerCase() === 'content-type') return value ?? '';
   }
   return '';
 }
 
-function bodyFormat(type: string, body: string): 'json' | 'form' {
+/** `type/subtype`, lower case, without parameters. */
+const mediaType = (contentType: string): string => contentType.split(';')[0].trim().toLowerCase();
+
+function bodyFormat(type: string, body: string): 'json' | 'form' | 'multipart' {
   if (type === 'application/json' || /^application\/[\w.+-]+\+json$/.test(type)) return 'json';
   if (type === 'application/x-www-form-urlencoded') return 'form';
+  if (type === 'multipart/form-data') return 'multipart';
   if (type === '') return body.trimStart().startsWith('{') ? 'json' : 'form';
   throw new ApiError(
     ErrorCode.UnsupportedMediaType,
-    'Content-Type must be application/json or application/x-www-form-urlencoded',
+    'Content-Type must be application/json, application/x-www-form-urlencoded or multipart/form-data',
   );
 }
 

@@ -152,7 +152,7 @@ describe('413 and 415: bodies we do not read', () => {
     expect({ status, body }).toEqual({ status: 413, body: { code: 413, msg: `request body must be at most ${MAX_BODY_BYTES / 1024} KB`, data: null } });
   });
 
-  test.each(['text/plain', 'application/xml', 'multipart/form-data; boundary=x'])('content type %s: 415', async (contentType) => {
+  test.each(['text/plain', 'application/xml', 'application/octet-stream', 'multipart/mixed; boundary=x'])('content type %s: 415', async (contentType) => {
     const event = withClaims(eventFor('/message/send_group_chat', { raw: 'id=1&msg_body=hi', contentType }), alice);
     const { status, body } = await call(handlers.send, event);
     expect({ status, code: body.code, data: body.data }).toEqual({ status: 415, code: 415, data: null });

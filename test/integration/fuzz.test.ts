@@ -2,13 +2,16 @@
  * Hostile input: 10 000 generated requests against the four handlers on DynamoDB Local — wrong and random
  * content types, truncated and malformed bodies, base64 flags that lie, odd numbers and strings,
  * arrays, objects, null, repeated and prototype keys, oversized bodies, missing or malformed identity,
- * odd methods and paths (dispatched as API Gateway does: no matching route → the `$default` function).
+ * odd methods and paths (dispatched as API Gateway does: no matching route → the `$default` function),
+ * and multipart/form-data bodies: valid, truncated, with a wrong, missing or odd boundary, without
+ * the closing delimiter, with huge part counts, file and binary parts, odd part headers.
  * Every answer is a valid envelope, bad input gets a 4xx (never a 5xx), and the stored data changes
  * only by the sends, joins and leaves that answered 200.
  */
 import fc from 'fast-check';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { MAX_BODY_BYTES, chapterIdParam, readParams } from '../../lambda/http/params';
+import { MAX_MULTIPART_FIELD_BYTES, MAX_MULTIPART_PARTS } from '../../lambda/http/multipart';
 import { handler as notRouted } from '../../lambda/handlers/not-routed';
 import { apiGatewayEvent, matchRoute } from '../../local/api-gateway-event';
 import { messageFromItem } from '../../lambda/data/items';
@@ -91,6 +94,75 @@ const identity = fc.oneof(
   fc.record({ 'x-user-id': oddString, 'x-user-type': oddString, 'x-user-name': oddString }, { requiredKeys: [] }),
 );
 
+/** A multipart/form-data body as a client lays it out (RFC 7578), from its parts. */
+interface PartSpec {
+  name?: string;
+  value: string;
+  filename?: string;
+  type?: string;
+  encoding?: string;
+}
+const CRLF = '\r\n';
+function multipartOf(boundary: string, parts: PartSpec[]): string {
+  const head = (p: PartSpec) =>
+    [
+      `Content-Disposition: form-data${p.name === undefined ? '' : `; name="${p.name}"`}${p.filename === undefined ? '' : `; filename="${p.filename}"`}`,
+      ...(p.type === undefined ? [] : [`Content-Type: ${p.type}`]),
+      ...(p.encoding === undefined ? [] : [`Content-Transfer-Encoding: ${p.encoding}`]),
+    ].join(CRLF);
+  return parts.map((p) => `--${boundary}${CRLF}${head(p)}${CRLF}${CRLF}${p.value}${CRLF}`).join('') + `--${boundary}--${CRLF}`;
+}
+const boundary = fc.oneof(
+  fc.constantFrom('X', '----formdata-undici-032154812345', '--------------------------123456789012345678901234', 'a'.repeat(70)),
+  fc.stringMatching(/^[0-9A-Za-z'()+_,./:=?-]{1,70}$/),
+);
+/** Mostly text fields with our parameter names; sometimes a file, a binary or typed part, an odd header. */
+const partSpec: fc.Arbitrary<PartSpec> = fc.record(
+  {
+    name: fc.oneof({ arbitrary: fc.constantFrom(...KEYS), weight: 6 }, { arbitrary: fc.string({ maxLength: 8 }), weight: 1 }),
+    value: fc.oneof(oddValue.map(String), fc.constant('x'.repeat(MAX_MULTIPART_FIELD_BYTES + 1))),
+    filename: fc.constantFrom('note.txt', '', 'C:\\photos\\a.png', 'a"b'),
+    type: fc.constantFrom('text/plain', 'text/plain; charset=UTF-8', 'text/plain; charset=latin1', 'application/octet-stream', 'image/png', 'application/json', 'text/html', ''),
+    encoding: fc.constantFrom('7bit', '8bit', 'binary', 'base64', 'quoted-printable'),
+  },
+  { requiredKeys: ['value'] },
+);
+const contentTypeFor = (b: string) => fc.constantFrom(`multipart/form-data; boundary=${b}`, `multipart/form-data; boundary="${b}"`, `Multipart/Form-Data; charset=utf-8; boundary=${b}`);
+/** Multipart bodies with the Content-Type that goes with them: valid or broken in one of the ways clients and attackers break them. */
+const multipart = fc
+  .record({
+    boundary,
+    parts: fc.oneof(
+      { arbitrary: fc.array(partSpec, { maxLength: 6 }), weight: 6 },
+      // Huge part counts: tiny fields, from just over the limit to as many as 32 KB holds (and beyond).
+      { arbitrary: fc.integer({ min: MAX_MULTIPART_PARTS + 1, max: 3000 }).map((n) => Array.from({ length: n }, (): PartSpec => ({ name: 'id', value: '1' }))), weight: 1 },
+    ),
+    damage: fc.constantFrom('none', 'none', 'none', 'truncated', 'wrong boundary', 'no boundary', 'no closing delimiter', 'prefixed garbage', 'bare LF'),
+    cut: fc.nat(),
+    garbage: fc.string({ maxLength: 20 }),
+  })
+  .chain(({ boundary: b, parts, damage, cut, garbage }) =>
+    contentTypeFor(b).map((type) => {
+      const body = multipartOf(b, parts);
+      switch (damage) {
+        case 'truncated':
+          return { body: body.slice(0, cut % Math.max(body.length, 1)), contentType: type };
+        case 'wrong boundary':
+          return { body, contentType: `multipart/form-data; boundary=${b}Z` };
+        case 'no boundary':
+          return { body, contentType: 'multipart/form-data' };
+        case 'no closing delimiter':
+          return { body: body.slice(0, body.lastIndexOf(`--${b}--`)), contentType: type };
+        case 'prefixed garbage':
+          return { body: `${garbage}${body}`, contentType: type };
+        case 'bare LF':
+          return { body: body.replaceAll(CRLF, '\n'), contentType: type };
+        default:
+          return { body, contentType: type };
+      }
+    }),
+  );
+
 const hostile = fc.record({
   route: fc.constantFrom(...ROUTES),
   method,
@@ -124,7 +196,22 @@ const wellFormed = fc.record({
   query: fc.constant(''),
   identity: fc.constant({ 'x-user-id': '7', 'x-user-type': '2', 'x-user-name': 'fuzzer' }),
 });
-const request = fc.oneof({ arbitrary: hostile, weight: 3 }, { arbitrary: wellFormed, weight: 1 });
+/** The same, as multipart/form-data text fields (API Gateway base64-encodes them). */
+const wellFormedMultipart = fc.tuple(wellFormed, boundary).map(([r, b]) => ({
+  ...r,
+  body: multipartOf(b, Object.entries(JSON.parse(r.body) as Record<string, unknown>).map(([name, value]) => ({ name, value: String(value) }))),
+  contentType: `multipart/form-data; boundary=${b}`,
+  base64: 'honest' as const,
+}));
+const multipartHostile = fc
+  .tuple(hostile, multipart, fc.constantFrom('honest', 'honest', 'plain', 'lying'))
+  .map(([r, m, base64]) => ({ ...r, method: 'POST', path: '', body: m.body, contentType: m.contentType, base64 }));
+const request = fc.oneof(
+  { arbitrary: hostile.map((r) => ({ ...r, kind: 'hostile' })), weight: 6 },
+  { arbitrary: wellFormed.map((r) => ({ ...r, kind: 'well-formed JSON' })), weight: 2 },
+  { arbitrary: multipartHostile.map((r) => ({ ...r, kind: 'multipart' })), weight: 3 },
+  { arbitrary: wellFormedMultipart.map((r) => ({ ...r, kind: 'well-formed multipart' })), weight: 1 },
+);
 
 async function scanTable() {
   const out = await table.db.send(new ScanCommand({ TableName: table.tableName }));
@@ -138,6 +225,9 @@ it(`answers ${RUNS} generated requests with valid envelopes, 4xx for bad input, 
   const before = await scanTable();
   const sent: Record<string, unknown>[] = [];
   const statuses: Record<string, Record<number, number>> = { find: {}, send: {}, join: {}, leave: {}, $default: {} };
+  /** Answers to multipart requests, by status, and the messages they name. */
+  const multipartStatuses: Record<number, number> = {};
+  const multipartMessages = new Set<string>();
 
   await fc.assert(
     fc.asyncProperty(request, async (r) => {
@@ -157,6 +247,12 @@ it(`answers ${RUNS} generated requests with valid envelopes, 4xx for bad input, 
 
       const { status, headers, body: envelope } = await call<Record<string, unknown>>(route ? handlers[route] : notRouted, event);
       statuses[route || '$default'][status] = (statuses[route || '$default'][status] ?? 0) + 1;
+      if (r.kind.includes('multipart')) {
+        multipartStatuses[status] = (multipartStatuses[status] ?? 0) + 1;
+        if (status !== 200) multipartMessages.add(String(envelope.msg).replace(/"[^"]*"/g, '"…"'));
+        // A valid multipart body is read like its JSON twin: any refusal is about the parameters, not the encoding.
+        if (r.kind === 'well-formed multipart') expect(`${status} ${envelope.msg}`).not.toMatch(/^(415|413|\d+ (multipart|Content-Type|every multipart))/);
+      }
       if (!route) expect(status === 404 || status === 405).toBe(true);
       expect(status >= 200 && status < 500).toBe(true);
       expect(envelope.code).toBe(status);
@@ -165,7 +261,7 @@ it(`answers ${RUNS} generated requests with valid envelopes, 4xx for bad input, 
       if (status === 200) expect(typeof envelope.data).toBe('object');
       else expect(envelope.data).toBeNull();
       // The chapter a successful send stored into, read from the request as the handler reads it.
-      if (status === 200 && route === 'send') sent.push({ chapter: chapterIdParam(readParams(event)), ...envelope.data! });
+      if (status === 200 && route === 'send') sent.push({ chapter: chapterIdParam(await readParams(event)), ...envelope.data! });
     }),
     { numRuns: RUNS, seed: 20261127 },
   );
@@ -194,5 +290,11 @@ it(`answers ${RUNS} generated requests with valid envelopes, 4xx for bad input, 
   expect(statuses.leave[200]).toBeGreaterThan(10);
   expect(statuses.$default[404]).toBeGreaterThan(10);
   expect(statuses.$default[405]).toBeGreaterThan(10);
+  // Multipart was read (sends stored from it) and refused in each way, never with a 5xx.
+  expect(multipartStatuses[200]).toBeGreaterThan(50);
+  expect(multipartStatuses[400]).toBeGreaterThan(50);
+  expect(multipartStatuses[413]).toBeGreaterThan(10);
+  expect(multipartStatuses[415]).toBeGreaterThan(10);
+  console.info(`fuzz: multipart answers by status ${JSON.stringify(multipartStatuses)}; refusals:\n  ${[...multipartMessages].sort().join('\n  ')}`);
   console.info(`fuzz: ${RUNS} requests; answers by route and status ${JSON.stringify(statuses)}; items added ${added.length}, removed ${removed.length}`);
 }, 600_000);

@@ -32,28 +32,28 @@ describe('MEMBERSHIP as a function reads it at init', () => {
 describe('user_ids of the admin routes', () => {
   /** A request as API Gateway hands it over (text bodies are not base64-encoded). */
   const request = (headers: Record<string, string>, body: string | undefined, rawQueryString = '') => ({ headers, body, isBase64Encoded: false, rawQueryString });
-  const json = (value: unknown) => userIdsParam(readParams(request({ 'content-type': 'application/json' }, JSON.stringify({ user_ids: value }))));
-  const form = (value: string) => userIdsParam(readParams(request({ 'content-type': 'application/x-www-form-urlencoded' }, `user_ids=${encodeURIComponent(value)}`)));
-  const query = (raw: string) => userIdsParam(readParams(request({}, undefined, raw)));
+  const json = async (value: unknown) => userIdsParam(await readParams(request({ 'content-type': 'application/json' }, JSON.stringify({ user_ids: value }))));
+  const form = async (value: string) => userIdsParam(await readParams(request({ 'content-type': 'application/x-www-form-urlencoded' }, `user_ids=${encodeURIComponent(value)}`)));
+  const query = async (raw: string) => userIdsParam(await readParams(request({}, undefined, raw)));
 
-  it('takes a JSON array of integers or numeric strings, a comma-separated form value or query string', () => {
-    expect(json([3, '4', 5])).toEqual([3, 4, 5]);
-    expect(json('3, 4,5')).toEqual([3, 4, 5]);
-    expect(form('3,4, 5')).toEqual([3, 4, 5]);
-    expect(query('user_ids=3,4,5')).toEqual([3, 4, 5]);
-    expect(query('user_ids=3%2C4')).toEqual([3, 4]);
+  it('takes a JSON array of integers or numeric strings, a comma-separated form value or query string', async () => {
+    expect(await json([3, '4', 5])).toEqual([3, 4, 5]);
+    expect(await json('3, 4,5')).toEqual([3, 4, 5]);
+    expect(await form('3,4, 5')).toEqual([3, 4, 5]);
+    expect(await query('user_ids=3,4,5')).toEqual([3, 4, 5]);
+    expect(await query('user_ids=3%2C4')).toEqual([3, 4]);
   });
 
-  it('takes repeated ids once', () => expect(json([7, 7, 8, 7])).toEqual([7, 8]));
+  it('takes repeated ids once', async () => expect(await json([7, 7, 8, 7])).toEqual([7, 8]));
 
-  it(`takes ${MAX_USER_IDS_PER_CALL} ids and refuses the ${MAX_USER_IDS_PER_CALL + 1}st, naming user_ids`, () => {
+  it(`takes ${MAX_USER_IDS_PER_CALL} ids and refuses the ${MAX_USER_IDS_PER_CALL + 1}st, naming user_ids`, async () => {
     const ids = Array.from({ length: MAX_USER_IDS_PER_CALL + 1 }, (_, i) => i + 1);
-    expect(json(ids.slice(0, MAX_USER_IDS_PER_CALL))).toHaveLength(MAX_USER_IDS_PER_CALL);
-    expect(() => json(ids)).toThrow(`user_ids must list at most ${MAX_USER_IDS_PER_CALL} user ids per call, got ${MAX_USER_IDS_PER_CALL + 1}`);
-    expect(() => form(ids.join(','))).toThrow(/^user_ids must list at most/);
+    expect(await json(ids.slice(0, MAX_USER_IDS_PER_CALL))).toHaveLength(MAX_USER_IDS_PER_CALL);
+    await expect(json(ids)).rejects.toThrow(`user_ids must list at most ${MAX_USER_IDS_PER_CALL} user ids per call, got ${MAX_USER_IDS_PER_CALL + 1}`);
+    await expect(form(ids.join(','))).rejects.toThrow(/^user_ids must list at most/);
   });
 
-  it.each<[string, () => number[], string]>([
+  it.each<[string, () => Promise<number[]>, string]>([
     ['missing', () => query('id=1'), 'user_ids is required'],
     ['an empty array', () => json([]), 'user_ids must list 1 to 100 user ids: a JSON array, or comma-separated'],
     ['an empty string', () => form(''), 'user_ids must list 1 to 100 user ids: a JSON array, or comma-separated'],
@@ -66,8 +66,8 @@ describe('user_ids of the admin routes', () => {
     ['an unsafe integer', () => json([2 ** 53]), 'user_ids: item 1 is not a user id (an integer of at least 1)'],
     ['an object inside', () => json([{ id: 1 }]), 'user_ids: item 1 is not a user id (an integer of at least 1)'],
     ['two different lists', () => query('user_ids=1&user_ids=2'), 'user_ids is given more than once with different values'],
-  ])('refuses %s with a 400 naming user_ids', (_, parse, message) => {
-    expect(parse).toThrow(expect.objectContaining({ code: 400, message }));
+  ])('refuses %s with a 400 naming user_ids', async (_, parse, message) => {
+    await expect(parse()).rejects.toMatchObject({ code: 400, message });
   });
 });
 
