@@ -105,6 +105,28 @@ export function openImportTable(config: DynamoDBClientConfig, tableName: string,
     return out.Item && messageFromItem(out.Item);
   }
 
+  async function putMessage(chapterId: number, message: ImportedMessage): Promise<PutOutcome> {
+    const logged: LoggedMessage = message;
+    try {
+      await puts.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...messageItem(chapterId, logged) },
+          ConditionExpression: 'attribute_not_exists(#sk)',
+          ExpressionAttributeNames: { '#sk': sortKey.name },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { outcome: 'imported' };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = await holder(chapterId, message.id, error.Item);
+      // Deleted between the put and the read (GetItem fallback only): put it again.
+      if (!existing) return putMessage(chapterId, message);
+      return sameMessage(existing, message) ? { outcome: 'present' } : { outcome: 'conflict', existing };
+    }
+  }
+
   return {
     name: tableName,
 
@@ -117,27 +139,7 @@ export function openImportTable(config: DynamoDBClientConfig, tableName: string,
       }
     },
 
-    async putMessage(chapterId, message) {
-      const logged: LoggedMessage = message;
-      try {
-        await puts.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: { ...messageItem(chapterId, logged) },
-            ConditionExpression: 'attribute_not_exists(#sk)',
-            ExpressionAttributeNames: { '#sk': sortKey.name },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        return { outcome: 'imported' };
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const existing = await holder(chapterId, message.id, error.Item);
-        // Deleted between the put and the read: put it again (the caller retries retryable errors only, so say so here).
-        if (!existing) return this.putMessage(chapterId, message);
-        return sameMessage(existing, message) ? { outcome: 'present' } : { outcome: 'conflict', existing };
-      }
-    },
+    putMessage,
 
     addMembers: (chapterId, members) => store.addMembers(chapterId, members),
 
