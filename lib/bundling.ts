@@ -5,9 +5,12 @@
  * maps the same object into esbuild's BuildOptions, so a benchmark (or anything else) that builds
  * a handler with plain esbuild gets the very bundle that is deployed.
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { BuildOptions, Format } from 'esbuild';
+import { buildSync, version as esbuildVersion, type BuildOptions, type Format } from 'esbuild';
 
 /** The newest Node.js runtime aws-cdk-lib offers (cdk-nag's AwsSolutions-L1 wants the latest). */
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
@@ -63,4 +66,32 @@ export function esbuildOptionsFor(entry: string): BuildOptions {
     sourcesContent: BUNDLING.sourcesContent,
     external: [...BUNDLING.externalModules],
   };
+}
+
+/**
+ * What a function's bundle is made of, as one hash: the contents of every project file its entry
+ * imports (found by esbuild, which reads only our sources here: packages stay external, so this
+ * takes milliseconds), tsconfig.json, package-lock.json (every package's version) and esbuild's
+ * version. NodejsFunction takes it as the asset hash (CDK adds the bundling options to it) and skips
+ * esbuild when cdk.out already holds that asset: `cdk synth` rebuilds only the functions whose
+ * inputs changed. A package edited in node_modules by hand is not seen; `npm ci` restores them.
+ */
+export function bundleInputHash(entry: string, projectRoot: string): string {
+  const { metafile } = buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    metafile: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'silent',
+    absWorkingDir: projectRoot,
+  });
+  const files = [...Object.keys(metafile.inputs), 'tsconfig.json', 'package-lock.json'].sort();
+  const hash = createHash('sha256').update(`esbuild ${esbuildVersion}\n`);
+  for (const file of files) {
+    hash.update(`${file}\n`).update(fs.readFileSync(path.resolve(projectRoot, file))).update('\n');
+  }
+  return hash.digest('hex');
 }

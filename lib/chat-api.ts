@@ -4,34 +4,33 @@
  * every stack, the `$default` route's function for every request no route matches, and a throttled
  * `$default` stage that writes one JSON access-log line per request.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { ENV, NOT_ROUTED, type RouteSpec } from '../lambda/contract';
 
-/** One JSON object per request, with the ids that tie it to the function's own log lines. */
-const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
-  JSON.stringify({
-    requestId: '$context.requestId',
-    requestTime: '$context.requestTime',
-    ip: '$context.identity.sourceIp',
-    userAgent: '$context.identity.userAgent',
-    routeKey: '$context.routeKey',
-    status: '$context.status',
-    protocol: '$context.protocol',
-    responseLength: '$context.responseLength',
-    latency: '$context.responseLatency',
-    integrationLatency: '$context.integrationLatency',
-    integrationStatus: '$context.integrationStatus',
-    integrationRequestId: '$context.integration.requestId',
-    integrationError: '$context.integrationErrorMessage',
-  }),
-);
+/**
+ * One JSON object per request, with only what the runbook (docs/operations.md) uses: the ids that tie
+ * it to the function's own log lines, the route and status the 4xx/5xx alarms are investigated by,
+ * the integration's error, and where the time went. Nothing that identifies a person: no source IP,
+ * no user agent, no user id (the log's retention is the stage's; docs/operations.md says so).
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  latency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationRequestId: '$context.integration.requestId',
+  integrationError: '$context.integrationErrorMessage',
+} as const;
+
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS));
 
 /** Tokens the JWT authorizer verifies on every user route (e.g. a Cognito user pool or any OIDC issuer). */
 export interface JwtAuthorizationProps {
@@ -75,7 +74,9 @@ export interface ChatApiProps {
   /** The stage's throttling. */
   readonly throttle: apigwv2.ThrottleSettings;
   readonly accessLogRetention: logs.RetentionDays;
-  /** The `$default` route's function: every request no route matches reaches it, and it answers the envelope. */
+  /** What happens to the access log group when it leaves the stack. */
+  readonly accessLogRemovalPolicy: RemovalPolicy;
+  /** The `$default` route's function (its live alias): every request no route matches reaches it, and it answers the envelope. */
   readonly notRouted: lambda.IFunction;
 }
 
@@ -106,7 +107,10 @@ export class ChatApi extends apigwv2.HttpApi {
 
     // The access log group and the stage are the API's siblings in `scope`, not its children: under
     // the API their logical ids would change, and CloudFormation would replace the deployed ones.
-    this.accessLogs = new logs.LogGroup(scope, `${id}AccessLogs`, { retention: props.accessLogRetention });
+    this.accessLogs = new logs.LogGroup(scope, `${id}AccessLogs`, {
+      retention: props.accessLogRetention,
+      removalPolicy: props.accessLogRemovalPolicy,
+    });
     // No stageName: it is `$default`, served at the root of the API's URL, as the clients expect.
     this.stage = new apigwv2.HttpStage(scope, 'DefaultStage', {
       httpApi: this,
@@ -118,6 +122,9 @@ export class ChatApi extends apigwv2.HttpApi {
       },
     });
 
+    // The `$default` route, made by `defaultIntegration` above.
+    for (const route of this.node.children) integrateAfterPermission(route);
+
     if (!jwt) {
       Validations.of(this).acknowledge({
         id: 'AwsSolutions-APIG4',
@@ -127,18 +134,32 @@ export class ChatApi extends apigwv2.HttpApi {
   }
 
   /**
-   * `route`'s method and path, integrated with its function (payload format 2.0, which API Gateway may
-   * invoke). A user route takes the API's default authorization (the JWT authorizer and its scopes,
+   * `route`'s method and path, integrated with its function — its live alias (payload format 2.0, and
+   * API Gateway may invoke the alias). A user route takes the API's default authorization (the JWT authorizer and its scopes,
    * or none in an open demo); an `iam` route only admits SigV4-signed requests of principals allowed
    * `execute-api:Invoke` on it, in every stack, the open demo's included.
    */
   addChatRoute(route: RouteSpec, fn: lambda.IFunction): apigwv2.HttpRoute[] {
-    return this.addRoutes({
+    const routes = this.addRoutes({
       path: route.path,
       methods: [apigwv2.HttpMethod[route.method]],
       integration: new HttpLambdaIntegration(`${route.id}Integration`, fn),
       // Explicitly no scopes: the JWT scopes are the default for the other routes and mean nothing to IAM.
       ...(route.authorization === 'iam' && { authorizer: new HttpIamAuthorizer(), authorizationScopes: [] }),
     });
+    routes.forEach(integrateAfterPermission);
+    return routes;
   }
+}
+
+/**
+ * A route's integration waits for the permission that lets API Gateway invoke its target. Both follow
+ * the target (the alias), and without this order CloudFormation may point the integration at a new
+ * target before the permission on it exists (when the target changes, as it did from the function
+ * to its alias): a few seconds of 500s.
+ */
+function integrateAfterPermission(route: IConstruct): void {
+  const integrations = route.node.children.filter((child) => child instanceof apigwv2.HttpIntegration);
+  const permissions = route.node.children.filter((child) => child instanceof lambda.CfnPermission);
+  for (const integration of integrations) integration.node.addDependency(...permissions);
 }

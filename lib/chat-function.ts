@@ -1,9 +1,10 @@
 /**
- * ChatFunction: a NodejsFunction with the defaults every route's function shares, its own log group
- * and its own least-privilege role.
+ * ChatFunction: a NodejsFunction with the defaults every route's function shares, its own log group,
+ * its own least-privilege role, and the alias `live` that the API calls (each deploy publishes a
+ * version; the alias moves to it at once or through CodeDeploy, lib/release.ts).
  */
 import * as path from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,7 +12,10 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DYNAMODB_CALL_BUDGET_MS, ENV, METRICS_NAMESPACE, SERVICE_NAME, TABLE } from '../lambda/contract';
-import { BUNDLING, LAMBDA_RUNTIME } from './bundling';
+import { BUNDLING, LAMBDA_RUNTIME, bundleInputHash } from './bundling';
+
+/** The alias the API invokes: the release that serves users. */
+export const LIVE_ALIAS = 'live';
 
 /**
  * Powertools settings of every function (names from ENV): the logs' `service` and the
@@ -41,6 +45,9 @@ export const FUNCTION_TIMEOUT = Duration.seconds(Math.ceil((2 * DYNAMODB_CALL_BU
  */
 export const FUNCTION_MEMORY_MB = 512;
 
+/** The one action an index ARN is granted: the legacy poll's Query by create_time. */
+const INDEX_QUERY = 'dynamodb:Query';
+
 export interface ChatFunctionProps {
   /** Handler source file (absolute path); it exports `handler`. */
   readonly entry: string;
@@ -51,12 +58,23 @@ export interface ChatFunctionProps {
   readonly environment?: Record<string, string>;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** What happens to the log group when it leaves the stack. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 export class ChatFunction extends NodejsFunction {
+  /**
+   * The alias `live` on the version this deploy published: what the API invokes. Earlier versions
+   * are kept (the default for `currentVersion`), so the alias can be pointed back at one.
+   */
+  readonly live: lambda.Alias;
+
   constructor(scope: Construct, id: string, props: ChatFunctionProps) {
     // The log group and role exist before the function, so they are children of the scope, not of it.
-    const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
     // Our own role with no managed policy: AWSLambdaBasicExecutionRole may write to every log group.
     const role = new iam.Role(scope, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -73,11 +91,14 @@ export class ChatFunction extends NodejsFunction {
       architecture: lambda.Architecture.ARM_64,
       // X-Ray: the function's own segments (init, invocation); no request or response is captured.
       tracing: lambda.Tracing.ACTIVE,
-      bundling: BUNDLING,
+      // The inputs' hash names the asset: an unchanged function is not bundled again (lib/bundling.ts).
+      bundling: { ...BUNDLING, assetHash: bundleInputHash(props.entry, props.projectRoot) },
       memorySize: FUNCTION_MEMORY_MB,
       timeout: FUNCTION_TIMEOUT,
       role,
       logGroup,
+      // Every version stays when the next is published: the alias can be pointed back at it in seconds.
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
       description: props.description,
       environment: {
         // CDK does not set this for `bundling.sourceMap`; without it the source map goes unused.
@@ -108,19 +129,24 @@ export class ChatFunction extends NodejsFunction {
         resources: [logGroup.logGroupArn],
       }),
     );
+
+    this.live = new lambda.Alias(this, 'Live', { aliasName: LIVE_ALIAS, version: this.currentVersion });
   }
 
   /**
-   * Lets the function use the table with exactly `actions` (on its `by_create_time` index too when
-   * the function queries it), and tells it the table's name.
+   * Lets the function use the table with exactly `actions`, and Query its `by_create_time` index when
+   * it queries that (an index takes only Query and Scan: GetItem or BatchGetItem on its ARN would
+   * grant nothing), and tells it the table's name.
    */
   bindTable(table: dynamodb.ITable, actions: readonly string[], options: { queriesCreateTimeIndex: boolean }): void {
     if (actions.length === 0 || actions.some((action) => !action.startsWith('dynamodb:'))) {
       throw new Error(`${this.node.path}: expected DynamoDB actions, got [${actions.join(', ')}]`);
     }
-    const resources = [table.tableArn];
-    if (options.queriesCreateTimeIndex) resources.push(`${table.tableArn}/index/${TABLE.createTimeIndex.name}`);
-    this.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources }));
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
+    if (options.queriesCreateTimeIndex) {
+      if (!actions.includes(INDEX_QUERY)) throw new Error(`${this.node.path}: queries the index, but ${INDEX_QUERY} is not among its actions`);
+      this.addToRolePolicy(new iam.PolicyStatement({ actions: [INDEX_QUERY], resources: [`${table.tableArn}/index/${TABLE.createTimeIndex.name}`] }));
+    }
     this.addEnvironment(ENV.tableName, table.tableName);
   }
 }

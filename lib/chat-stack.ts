@@ -1,8 +1,9 @@
 /**
  * The group chat stack of one stage, in the order of its architecture diagram:
  *
- *   ChatApi ──▶ one ChatFunction per route (+ the `$default` route's) ──▶ ChatTable
+ *   [ApiDomain] ──▶ ChatApi ──▶ the `live` alias of one ChatFunction per route (+ the `$default` route's) ──▶ ChatTable
  *   ChatMonitoring: alarms on the API, the functions and the table ──▶ SNS topic; one dashboard
+ *   [ChatRelease]: CodeDeploy moves each alias to a new version by canary, back on the rollback alarms
  *
  * Each route's function gets exactly its route's DynamoDB actions, and each route its authorization:
  * the user routes the JWT authorizer (or none, in an open demo), the admin routes IAM (ROUTES in
@@ -10,12 +11,16 @@
  */
 import * as path from 'node:path';
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { ENV, NOT_ROUTED, ROUTES } from '../lambda/contract';
+import { ApiDomain } from './api-domain';
 import { ChatApi, identityEnvironment, type Authorization } from './chat-api';
 import { ChatFunction, FUNCTION_TIMEOUT } from './chat-function';
 import { ChatTable } from './chat-table';
 import { ChatMonitoring } from './monitoring';
+import { ChatRelease } from './release';
+import type { DomainSettings } from './settings';
 import type { StageName, StageSettings } from './stages';
 
 /** Where package-lock.json, tsconfig.json and the `entry` paths of ROUTES are relative to. */
@@ -36,6 +41,11 @@ export interface ChatStackProps extends StackProps {
    */
   readonly alarmEmail?: string;
   /**
+   * A custom domain for the API (and optionally its DNS record).
+   * @default - clients call the execute-api URL (output ApiUrl)
+   */
+  readonly domain?: DomainSettings;
+  /**
    * A DynamoDB endpoint the functions use instead of AWS's, for `sam local invoke` on the
    * synthesized template only. Never set it for a deployed stack.
    * @default - the functions use the AWS endpoint of their region
@@ -49,6 +59,10 @@ export class ChatStack extends Stack {
   readonly monitoring: ChatMonitoring;
   /** The function of each route by route id, and the `$default` route's (NOT_ROUTED.id). */
   readonly functions: Record<string, ChatFunction> = {};
+  /** The canary releases, on stages that release so. */
+  readonly release?: ChatRelease;
+  /** The custom domain, when one is configured. */
+  readonly domain?: ApiDomain;
 
   constructor(scope: Construct, id: string, props: ChatStackProps) {
     super(scope, id, props);
@@ -71,6 +85,7 @@ export class ChatStack extends Stack {
         description,
         environment,
         logRetention: settings.logRetention,
+        logRemovalPolicy: settings.logRemovalPolicy,
       });
       this.functions[functionId] = fn;
       return fn;
@@ -83,16 +98,19 @@ export class ChatStack extends Stack {
       corsOrigins: props.corsOrigins,
       throttle: settings.throttle,
       accessLogRetention: settings.logRetention,
-      notRouted: newFunction(NOT_ROUTED.id, NOT_ROUTED.entry, 'Requests no route matched: 404, or 405 on a known path'),
+      accessLogRemovalPolicy: settings.logRemovalPolicy,
+      notRouted: newFunction(NOT_ROUTED.id, NOT_ROUTED.entry, 'Requests no route matched: 404, or 405 on a known path').live,
     });
     const adminRouteArns: string[] = [];
     for (const route of ROUTES) {
       const fn = newFunction(route.id, route.entry, `${route.method} ${route.path}`);
       fn.bindTable(this.table, route.dynamodbActions, { queriesCreateTimeIndex: route.queriesCreateTimeIndex });
-      const routes = this.api.addChatRoute(route, fn);
+      const routes = this.api.addChatRoute(route, fn.live);
       if (route.authorization === 'iam') adminRouteArns.push(...routes.map((r) => r.routeArn));
     }
 
+    const aliases: Record<string, lambda.Alias> = Object.fromEntries(Object.entries(this.functions).map(([id, fn]) => [id, fn.live]));
+    const canary = settings.release === 'canary';
     this.monitoring = new ChatMonitoring(this, 'Monitoring', {
       namePrefix: this.stackName,
       functions: this.functions,
@@ -100,7 +118,15 @@ export class ChatStack extends Stack {
       httpApi: this.api,
       table: this.table,
       alarmEmail: props.alarmEmail,
+      canaryAliases: canary ? aliases : undefined,
     });
+    if (canary) {
+      const rollbackAlarms = this.monitoring.rollbackAlarms!;
+      this.release = new ChatRelease(this, 'Release', {
+        functions: Object.fromEntries(Object.entries(aliases).map(([id, alias]) => [id, { alias, rollbackAlarms: rollbackAlarms[id] }])),
+      });
+    }
+    if (props.domain) this.domain = new ApiDomain(this, 'Domain', { ...props.domain, api: this.api, stage: this.api.stage });
 
     if ('openDemo' in authorization) {
       Annotations.of(this).addWarningV2(
@@ -116,7 +142,20 @@ export class ChatStack extends Stack {
       );
     }
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.domain?.url ?? this.api.stage.url,
+      description: this.domain ? 'Base URL of the HTTP API: the custom domain' : 'Base URL of the HTTP API',
+    });
+    if (this.domain) {
+      new CfnOutput(this, 'ExecuteApiUrl', { value: this.api.stage.url, description: "The API's own URL, which the custom domain maps to" });
+      new CfnOutput(this, 'DomainTarget', {
+        value: this.domain.domainName.regionalDomainName,
+        description: this.domain.record
+          ? 'Where the alias record of the custom domain points'
+          : 'Point the custom domain here: a CNAME, or an alias record with the zone id of output DomainTargetZoneId',
+      });
+      new CfnOutput(this, 'DomainTargetZoneId', { value: this.domain.domainName.regionalHostedZoneId, description: 'The hosted zone id of DomainTarget, for an alias record' });
+    }
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The chat table' });
     new CfnOutput(this, 'AdminRouteArns', {
       value: adminRouteArns.join(','),

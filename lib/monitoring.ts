@@ -8,27 +8,37 @@
  *   function-alarms.ts  per function: crashes and timeouts, throttles, p99 duration
  *   api-alarms.ts       the API stage's 5xx and 4xx rates
  *   table-alarms.ts     DynamoDB throttles and system errors
+ *   canary-alarms.ts    per minute, what rolls a canary release back (stages that release by canary)
  *   dashboard.ts        alarm status, each group's graphs, the functions' own metrics
  */
-import { Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AlarmTopic } from './monitoring/alarm-topic';
 import { AlarmFactory } from './monitoring/alarms';
 import { ApiAlarms, type ApiAlarmsProps } from './monitoring/api-alarms';
+import { CanaryAlarms } from './monitoring/canary-alarms';
 import { ChatDashboard } from './monitoring/dashboard';
 import { FunctionAlarms, type FunctionAlarmsProps } from './monitoring/function-alarms';
 import { TableAlarms, type TableAlarmsProps } from './monitoring/table-alarms';
 
 /**
- * Alarm names are `<namePrefix>-<signal>`; the dashboard is named `<namePrefix>`. Both must stay
- * within what CloudWatch accepts for dashboard names.
+ * Alarm names are `<namePrefix>-<signal>` (alarm names are per region: the stack's name keeps them
+ * apart); the dashboard is named `<namePrefix>-<region>` (dashboard names are per account: the same
+ * stack in two regions needs two). Both must stay within what CloudWatch accepts for dashboard names.
  */
 const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,200}$/;
 
 export interface ChatMonitoringProps extends FunctionAlarmsProps, ApiAlarmsProps, TableAlarmsProps {
-  /** Names the dashboard and prefixes every alarm name, e.g. `GroupChat-prod`. Letters, digits, `-` and `_`. */
+  /** Prefixes every alarm name and the dashboard's, e.g. `GroupChat-prod`. Letters, digits, `-` and `_`. */
   readonly namePrefix: string;
+  /**
+   * The live alias of each function, when releases are canaries: adds the 1-minute alarms that roll
+   * a release back (`rollbackAlarms`).
+   * @default - no canary alarms
+   */
+  readonly canaryAliases?: Record<string, lambda.Alias>;
   /**
    * E-mail address subscribed to the alarm topic (it must confirm the subscription from the e-mail SNS sends).
    * @default - no subscription; subscribe to `topic` by other means
@@ -40,6 +50,8 @@ export class ChatMonitoring extends Construct {
   /** Every alarm publishes its ALARM and OK transitions here. */
   readonly topic: AlarmTopic;
   readonly alarms: cloudwatch.Alarm[];
+  /** With `canaryAliases`: the alarms that roll each function's canary release back, by function id. */
+  readonly rollbackAlarms?: Record<string, cloudwatch.Alarm[]>;
   readonly dashboard: ChatDashboard;
 
   constructor(scope: Construct, id: string, props: ChatMonitoringProps) {
@@ -56,10 +68,11 @@ export class ChatMonitoring extends Construct {
     const functionAlarms = new FunctionAlarms(alarms, props);
     const apiAlarms = new ApiAlarms(alarms, props);
     const tableAlarms = new TableAlarms(alarms, props);
+    if (props.canaryAliases) this.rollbackAlarms = new CanaryAlarms(alarms, { ...props, aliases: props.canaryAliases }).rollbackAlarms;
     this.alarms = alarms.alarms;
 
     this.dashboard = new ChatDashboard(this, 'Dashboard', {
-      dashboardName: props.namePrefix,
+      dashboardName: `${props.namePrefix}-${Stack.of(this).region}`,
       alarms: this.alarms,
       rows: [apiAlarms.graphs, functionAlarms.graphs, tableAlarms.graphs],
     });

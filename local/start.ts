@@ -2,14 +2,33 @@
  * `npm start [-- --memory]`: the whole API on 127.0.0.1 with no AWS and no Docker, on DynamoDB Local
  * (or on the engine DYNAMODB_ENDPOINT names). PORT picks the API port (default 3000), DYNAMODB_PORT
  * DynamoDB Local's (default 8000; it listens on every interface, so `sam local invoke`'s container reaches it).
+ * While it runs, .local-data/endpoint.json says which database it serves (`npm run invoke` uses that one).
+ *
+ * It stops — server closed, DynamoDB Local stopped, ports free — on SIGINT, SIGTERM or SIGHUP, and
+ * when the `npm start` that launched it goes away: npm passes SIGTERM on to its shell, but `sh -c`
+ * (dash) dies without passing it on to tsx, so this process watches its launchers instead of trusting
+ * every link of npm → sh → tsx → node to relay signals.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { ENV } from '../lambda/contract';
 import { DEMO_CHAPTER_ID } from './demo-chapter';
 import { EngineUnreachableError } from './dynamodb';
 import { JavaMissingError } from './dynamodb-local';
-import { DEFAULT_DYNAMODB_PORT, DATA_DIR, LocalSettingError, localMembershipMode, startLocalDatabase, useLocalEnvironment } from './environment';
+import {
+  DEFAULT_DYNAMODB_PORT,
+  DATA_DIR,
+  LocalSettingError,
+  announceDatabase,
+  localMembershipMode,
+  startLocalDatabase,
+  useLocalEnvironment,
+} from './environment';
 import { loadHandlers } from './handlers';
 import { createLocalServer } from './server';
+
+/** How often the launchers are looked at. */
+const WATCH_LAUNCHERS_MS = 1_000;
 
 async function main(): Promise<void> {
   const memory = process.argv.includes('--memory');
@@ -26,6 +45,25 @@ async function main(): Promise<void> {
     await db.close();
     throw error;
   });
+  const announcement = announceDatabase(db);
+
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) {
+      // A second signal while closing: go now ('exit' still stops DynamoDB Local).
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`Stopping (${why}).`);
+    announcement.forget();
+    server.close();
+    server.closeAllConnections();
+    void db.close().then(() => process.exit(0));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
+  process.once('exit', () => announcement.forget());
+  watchLaunchers((pid) => stop(`process ${pid}, which launched it, has exited`));
+
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}`;
   console.log(`Group chat API listening on ${url}`);
@@ -37,14 +75,67 @@ async function main(): Promise<void> {
       : 'Membership: managed (join and leave answer 403; POST /admin/add_members is open here, deployed it needs IAM)',
   );
   console.log(`Try it:\n  curl -s -X POST ${url}/message/find_group_chat -d 'id=${DEMO_CHAPTER_ID}&msg_time=0'`);
+}
 
-  const stop = () => {
-    server.close();
-    server.closeAllConnections();
-    void db.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+interface ProcessInfo {
+  ppid: number;
+  pgid: number;
+  /** A zombie: it has exited, its parent has not reaped it yet. */
+  exited: boolean;
+}
+
+/** ppid, process group and whether it has exited, from /proc (Linux) or ps (macOS); undefined when there is no such process. */
+function processInfo(pid: number): ProcessInfo | undefined {
+  if (process.platform === 'linux') {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // `pid (comm) state ppid pgrp …`; comm may hold spaces and parentheses.
+      const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { ppid: Number(ppid), pgid: Number(pgid), exited: state === 'Z' || state === 'X' };
+    } catch {
+      return undefined;
+    }
+  }
+  try {
+    const [ppid, pgid, state] = execFileSync('ps', ['-o', 'ppid=,pgid=,stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/);
+    return { ppid: Number(ppid), pgid: Number(pgid), exited: state.startsWith('Z') };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Calls `onGone` once when a process that launched this one exits: each ancestor from the parent
+ * up to the leader of this process group (the shell's job, e.g. `npm start`), at most eight. A
+ * launcher counts as gone when it has exited, or (below the leader) no longer has the parent it had:
+ * its parent exited, or its pid was reused. The leader may change parents (a shell that exits
+ * hands it to init) and keep running: then so does this.
+ */
+function watchLaunchers(onGone: (pid: number) => void): void {
+  if (process.platform === 'win32') return;
+  const own = processInfo(process.pid);
+  if (!own) return;
+  const launchers: Array<{ pid: number; ppid?: number }> = [];
+  for (let pid = process.ppid; pid > 1 && launchers.length < 8; ) {
+    const info = processInfo(pid);
+    if (!info || info.pgid !== own.pgid) break;
+    const leader = pid === own.pgid; // the job's leader: what the terminal started
+    launchers.push({ pid, ppid: leader ? undefined : info.ppid });
+    if (leader) break;
+    pid = info.ppid;
+  }
+  const timer = setInterval(() => {
+    for (const { pid, ppid } of launchers) {
+      const info = processInfo(pid);
+      const gone = !info || info.exited ? pid : ppid !== undefined && info.ppid !== ppid ? ppid : undefined;
+      if (gone !== undefined) {
+        clearInterval(timer);
+        onGone(gone);
+        return;
+      }
+    }
+  }, WATCH_LAUNCHERS_MS);
+  timer.unref();
 }
 
 main().catch((error: NodeJS.ErrnoException) => {

@@ -394,9 +394,9 @@ describe('dashboard', () => {
     lines = body.widgets.filter((w: any) => w.type === 'metric').flatMap((w: any) => w.properties.metrics);
   });
 
-  test('one dashboard, named after the prefix', () => {
+  test('one dashboard, named after the prefix and the region (dashboard names are per account)', () => {
     base.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    base.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: PREFIX });
+    base.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: { 'Fn::Join': ['', [`${PREFIX}-`, { Ref: 'AWS::Region' }]] } });
   });
 
   test('an alarm status widget with every alarm', () => {

@@ -1,13 +1,12 @@
 /**
  * The synthesized stack, built exactly as `cdk synth` builds it: through buildApp() (so cdk-nag runs
  * and an unacknowledged finding fails the test) and with cdk.json's feature flags. The main template
- * is the production one: stage prod, a JWT authorizer from context.
+ * is the production one: stage prod, a JWT authorizer from context (and no stage file: test/infra/app.ts).
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, CfnElement, type Stack } from 'aws-cdk-lib';
+import { AssetStaging, CfnElement, type App, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -15,20 +14,13 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { build } from 'esbuild';
 import { DYNAMODB_CALL_BUDGET_MS, ENV, NOT_ROUTED, ROUTES, TABLE } from '../../lambda/contract';
+import { ACCESS_LOG_FIELDS } from '../../lib/chat-api';
 import { buildApp, CONTEXT, ContextError, MISSING_AUTHORIZATION } from '../../lib/app';
-import { esbuildOptionsFor } from '../../lib/bundling';
+import { bundleInputHash, esbuildOptionsFor } from '../../lib/bundling';
 import { ChatStack, PROJECT_ROOT } from '../../lib/chat-stack';
 import { STAGES } from '../../lib/stages';
 import { acknowledgementsUnder } from '../support/nag';
-
-/** The context `cdk synth` reads from cdk.json: the tests synthesize with the same feature flags. */
-const CDK_JSON_CONTEXT = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context;
-/** Skips esbuild, for apps whose code assets do not matter to a test. */
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-
-function newApp(context: Record<string, unknown> = {}): App {
-  return new App({ context: { ...CDK_JSON_CONTEXT, ...context } });
-}
+import { ISSUER, JWT_CONTEXT, NO_BUNDLING, PROD_CONTEXT, newApp } from './app';
 
 const logicalId = (stack: Stack, construct: IConstruct): string =>
   stack.getLogicalId(construct.node.defaultChild as CfnElement);
@@ -42,10 +34,6 @@ const routeKey = (route: { method: string; path: string }) => `${route.method} $
 /** The app users' routes (JWT, or the open demo) and the course platform's (IAM). */
 const USER_ROUTE_KEYS = ROUTES.filter((route) => route.authorization === 'user').map(routeKey);
 const ADMIN_ROUTE_KEYS = ROUTES.filter((route) => route.authorization === 'iam').map(routeKey);
-
-const ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example';
-const JWT_CONTEXT = { [CONTEXT.jwtIssuer]: ISSUER, [CONTEXT.jwtAudience]: 'client-a, client-b' };
-const PROD_CONTEXT = { [CONTEXT.stage]: 'prod', ...JWT_CONTEXT };
 
 // One real synth (with bundling) for the whole file; the variants below skip bundling.
 let app: App;
@@ -183,16 +171,21 @@ describe('permissions', () => {
 
   const actionsOf = (statement: Record<string, unknown>): string[] => [statement.Action as string | string[]].flat();
 
-  test.each(ROUTES)('$id: exactly its DynamoDB actions on the table (and index), and writes to its own logs', (route) => {
+  const indexArn = () => ({ 'Fn::Join': ['', [getAtt(tableId), '/index/by_create_time']] });
+
+  test.each(ROUTES)('$id: exactly its DynamoDB actions on the table, only Query on the index it queries, and writes to its own logs', (route) => {
     const fn = stack.functions[route.id];
     const statements = statementsOf(logicalId(stack, fn.role as iam.Role));
 
-    const dynamodb = statements.filter((s) => actionsOf(s).some((action) => action.startsWith('dynamodb:')));
-    expect(dynamodb).toHaveLength(1);
-    expect(dynamodb[0].Effect).toBe('Allow');
-    expect(actionsOf(dynamodb[0]).sort()).toEqual([...route.dynamodbActions].sort());
-    const indexArn = { 'Fn::Join': ['', [getAtt(tableId), '/index/by_create_time']] };
-    expect(dynamodb[0].Resource).toEqual(route.queriesCreateTimeIndex ? [getAtt(tableId), indexArn] : getAtt(tableId));
+    const dynamodb = statements
+      .filter((s) => actionsOf(s).some((action) => action.startsWith('dynamodb:')))
+      .map((s) => ({ effect: s.Effect, actions: actionsOf(s).sort(), resource: s.Resource }));
+    expect(dynamodb).toEqual([
+      { effect: 'Allow', actions: [...route.dynamodbActions].sort(), resource: getAtt(tableId) },
+      // An index takes Query (and Scan) only: GetItem or BatchGetItem on its ARN would do nothing.
+      ...(route.queriesCreateTimeIndex ? [{ effect: 'Allow', actions: ['dynamodb:Query'], resource: indexArn() }] : []),
+    ]);
+    expect(route.queriesCreateTimeIndex).toBe(route.id === FIND.id);
 
     expect(statements.filter((s) => actionsOf(s).some((action) => action.startsWith('logs:')))).toEqual([
       {
@@ -233,52 +226,55 @@ describe('permissions', () => {
         }
       }
     }
-    const expected = ROUTES.flatMap((route) =>
-      route.dynamodbActions.map((action) => `${logicalId(stack, stack.functions[route.id].role as iam.Role)} ${action}`),
-    );
+    const expected = ROUTES.flatMap((route) => {
+      const role = logicalId(stack, stack.functions[route.id].role as iam.Role);
+      return [...route.dynamodbActions, ...(route.queriesCreateTimeIndex ? ['dynamodb:Query'] : [])].map((action) => `${role} ${action}`);
+    });
     expect(granted.sort()).toEqual(expected.sort());
   });
 
-  test('the function roles have no managed and no inline policies', () => {
-    template.resourceCountIs('AWS::IAM::Role', FUNCTION_IDS.length);
-    template.allResourcesProperties('AWS::IAM::Role', {
-      ManagedPolicyArns: Match.absent(),
-      Policies: Match.absent(),
-      AssumeRolePolicyDocument: {
-        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
-      },
-    });
+  test('one role per function and, on prod, CodeDeploy\'s; none has a managed or an inline policy', () => {
+    const roles = Object.values(template.findResources('AWS::IAM::Role'));
+    const services = roles.map((role) => role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service).sort();
+    expect(services).toEqual(['codedeploy.amazonaws.com', ...FUNCTION_IDS.map(() => 'lambda.amazonaws.com')]);
+    for (const role of roles) {
+      expect([role.Properties.ManagedPolicyArns, role.Properties.Policies]).toEqual([undefined, undefined]);
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toHaveLength(1);
+    }
   });
 });
 
 describe('HTTP API', () => {
-  test('POST /message/find_group_chat integrates the find function with payload format 2.0', () => {
+  /** The `live` alias of a function: what its route's integration targets. */
+  const aliasRef = (id: string) => ({ Ref: logicalId(stack, stack.functions[id].live) });
+
+  test('POST /message/find_group_chat integrates the find function\'s live alias with payload format 2.0', () => {
     const { integration } = routeOf(template, 'POST /message/find_group_chat');
     expect(integration).toEqual({
       ApiId: { Ref: logicalId(stack, stack.api) },
       IntegrationType: 'AWS_PROXY',
-      IntegrationUri: getAtt(logicalId(stack, stack.functions.FindGroupChat)),
+      IntegrationUri: aliasRef('FindGroupChat'),
       PayloadFormatVersion: '2.0',
     });
   });
 
-  test.each(ROUTES)('$method $path integrates $id and may invoke it', (route) => {
-    const fnId = logicalId(stack, stack.functions[route.id]);
-    expect(routeOf(template, `${route.method} ${route.path}`).integration).toMatchObject({
-      IntegrationUri: getAtt(fnId),
-      PayloadFormatVersion: '2.0',
+  test.each(ROUTES)('$method $path integrates the live alias of $id, may invoke that alias only, and waits for the permission', (route) => {
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration', { Properties: { IntegrationUri: aliasRef(route.id) } });
+    expect(Object.values(integrations)).toHaveLength(1);
+    expect(routeOf(template, `${route.method} ${route.path}`).integration).toMatchObject({ IntegrationUri: aliasRef(route.id), PayloadFormatVersion: '2.0' });
+    const permissions = template.findResources('AWS::Lambda::Permission', {
+      Properties: { Action: 'lambda:InvokeFunction', FunctionName: aliasRef(route.id), Principal: 'apigateway.amazonaws.com' },
     });
-    template.hasResourceProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      FunctionName: getAtt(fnId),
-      Principal: 'apigateway.amazonaws.com',
-    });
+    expect(Object.keys(permissions)).toHaveLength(1);
+    // Nothing lets API Gateway invoke the function unqualified ($LATEST): only the released version runs.
+    template.resourcePropertiesCountIs('AWS::Lambda::Permission', { FunctionName: getAtt(logicalId(stack, stack.functions[route.id])) }, 0);
+    expect(Object.values(integrations)[0].DependsOn).toEqual(Object.keys(permissions));
   });
 
   test("every request no route matches goes to our `$default` route's function (404/405 envelopes)", () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length + 1);
     expect(routeOf(template, '$default').integration).toMatchObject({
-      IntegrationUri: getAtt(logicalId(stack, stack.functions[NOT_ROUTED.id])),
+      IntegrationUri: aliasRef(NOT_ROUTED.id),
       PayloadFormatVersion: '2.0',
     });
   });
@@ -318,26 +314,33 @@ describe('HTTP API', () => {
       AutoDeploy: true,
       AccessLogSettings: {
         DestinationArn: getAtt(logicalId(stack, stack.api.accessLogs)),
-        Format: Match.serializedJson(
-          Match.objectLike({
-            requestId: '$context.requestId',
-            ip: '$context.identity.sourceIp',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            latency: '$context.responseLatency',
-            integrationLatency: '$context.integrationLatency',
-            integrationRequestId: '$context.integration.requestId',
-          }),
-        ),
+        Format: Match.serializedJson(ACCESS_LOG_FIELDS),
       },
       DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
     });
   });
+
+  test('the access log keeps what the runbook uses, and nothing that identifies a person', () => {
+    // docs/operations.md: requests are tied to the function's lines by the ids, grouped by route,
+    // status and integration error, and timed; no source IP, no user agent, no user.
+    expect(ACCESS_LOG_FIELDS).toEqual({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      latency: '$context.responseLatency',
+      integrationLatency: '$context.integrationLatency',
+      integrationRequestId: '$context.integration.requestId',
+      integrationError: '$context.integrationErrorMessage',
+    });
+    const format = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0].Properties.AccessLogSettings.Format as string;
+    expect(format).not.toMatch(/sourceIp|userAgent|\$context\.identity|\$context\.authorizer/);
+  });
 });
 
-test("prod: every log group keeps the stage's retention (one per function, one for the API)", () => {
+test("prod: every log group keeps the stage's retention (one per function, one for the API) and outlives the stack", () => {
   template.resourceCountIs('AWS::Logs::LogGroup', FUNCTION_IDS.length + 1);
   template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  template.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
 });
 
 test('outputs: ApiUrl (the default stage) and TableName', () => {
@@ -406,15 +409,6 @@ describe('authorization from context', () => {
     expect(() => buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.openDemo]: 'true' }))).toThrow(/exclude each other/);
   });
 
-  test('`cdk synth` without them prints what to give, without a stack trace, and fails', () => {
-    const synth = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bin/app.ts')], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH }, // no CDK_CONTEXT_JSON: no context at all
-      encoding: 'utf8',
-    });
-    expect(synth.status).toBe(1);
-    expect(synth.stderr.trim()).toBe(MISSING_AUTHORIZATION);
-  });
 
   test('required scopes and claim names from context', () => {
     const scoped = Template.fromStack(
@@ -474,6 +468,9 @@ describe('alarms and dashboard (lib/monitoring.ts; its own tests pin each alarm)
       'Api4xxRate',
       'DynamoDBThrottles',
       'DynamoDBSystemErrors',
+      // prod releases by canary: what rolls a release back (test/infra/release.test.ts)
+      ...FUNCTION_IDS.map((id) => `${id}CanaryErrors`),
+      'CanaryApi5xxRate',
     ].map((signal) => `GroupChat-prod-${signal}`);
     expect(alarmNames.sort()).toEqual(expected.sort());
     template.resourceCountIs('AWS::SNS::Topic', 1);
@@ -482,7 +479,7 @@ describe('alarms and dashboard (lib/monitoring.ts; its own tests pin each alarm)
       AlarmActions: [{ Ref: logicalId(stack, stack.monitoring.topic) }],
     });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'GroupChat-prod' });
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: { 'Fn::Join': ['', ['GroupChat-prod-', { Ref: 'AWS::Region' }]] } });
     template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack, stack.monitoring.topic) } });
   });
 
@@ -533,13 +530,15 @@ describe('stages and other context', () => {
     expect(() => buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.stage]: 'qa' }))).toThrow(/unknown stage "qa"/);
   });
 
-  test('dev (the default): the table may be destroyed, short log retention, low throttles', () => {
+  test('dev (the default): the table and the logs go with the stack, short log retention, low throttles', () => {
     const dev = Template.fromStack(buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT })));
     dev.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Delete',
       Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
     });
     dev.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    dev.resourceCountIs('AWS::Logs::LogGroup', FUNCTION_IDS.length + 1);
+    dev.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
     dev.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: STAGES.dev.throttle.rateLimit, ThrottlingBurstLimit: STAGES.dev.throttle.burstLimit },
     });
@@ -580,4 +579,89 @@ test('esbuildOptionsFor() builds byte for byte the bundle NodejsFunction deploye
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }
+});
+
+describe('names that survive a second region and a second stack', () => {
+  /** Properties that would give a resource a fixed name: a second stack or region would collide on it. */
+  const FIXED_NAMES: Record<string, string> = {
+    'AWS::Lambda::Function': 'FunctionName',
+    'AWS::IAM::Role': 'RoleName',
+    'AWS::IAM::Policy': 'Unused', // inline policies are per role
+    'AWS::DynamoDB::Table': 'TableName',
+    'AWS::Logs::LogGroup': 'LogGroupName',
+    'AWS::SNS::Topic': 'TopicName',
+    'AWS::CodeDeploy::Application': 'ApplicationName',
+    'AWS::CodeDeploy::DeploymentGroup': 'DeploymentGroupName',
+    'AWS::Lambda::Version': 'Unused',
+  };
+
+  test('nothing is named by hand but alarms (per region, prefixed with the stack) and the dashboard (per account, with the region)', () => {
+    for (const resource of Object.values(template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>)) {
+      const nameProperty = FIXED_NAMES[resource.Type];
+      if (nameProperty) expect([resource.Type, resource.Properties?.[nameProperty]]).toEqual([resource.Type, undefined]);
+    }
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmName).toMatch(new RegExp(`^${stack.stackName}-`));
+    }
+  });
+
+  test('the same stage in two regions: the dashboard names differ; two stacks in one region: the alarm names differ', () => {
+    // The stack is environment-agnostic: CloudFormation puts in the region it is deployed to.
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: { 'Fn::Join': ['', [`${stack.stackName}-`, { Ref: 'AWS::Region' }]] } });
+    const devAlarms = Object.values(Template.fromStack(buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT }))).findResources('AWS::CloudWatch::Alarm'));
+    const prodAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const names = (alarms: typeof devAlarms) => new Set(alarms.map((a) => a.Properties.AlarmName as string));
+    expect([...names(devAlarms)].filter((name) => names(prodAlarms).has(name))).toEqual([]);
+  });
+});
+
+describe('synth bundles only what changed', () => {
+  test("a function's asset is named by its inputs: the files its entry imports, tsconfig.json, package-lock.json", () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'inputs-'));
+    const write = (file: string, text: string) => fs.writeFileSync(path.join(project, file), text);
+    try {
+      write('package-lock.json', '{}');
+      write('tsconfig.json', '{}');
+      write('entry.ts', "import { a } from './a'; import { x } from 'some-package'; export const handler = () => a + x;");
+      write('a.ts', 'export const a = 1;');
+      write('unrelated.ts', 'export const b = 1;');
+      const hash = () => bundleInputHash(path.join(project, 'entry.ts'), project);
+      const first = hash();
+      expect(hash()).toBe(first);
+      write('unrelated.ts', 'export const b = 2;');
+      expect(hash()).toBe(first);
+      write('a.ts', 'export const a = 2;');
+      const second = hash();
+      expect(second).not.toBe(first);
+      write('package-lock.json', '{"lockfileVersion": 3}');
+      expect(hash()).not.toBe(second);
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
+    }
+  });
+
+  test('each function has its own inputs: the `$default` route\'s do not include the data layer', () => {
+    const hash = (entry: string) => bundleInputHash(path.join(PROJECT_ROOT, entry), PROJECT_ROOT);
+    expect(new Set([...ROUTES.map((route) => hash(route.entry)), hash(NOT_ROUTED.entry)]).size).toBe(FUNCTION_IDS.length);
+  });
+
+  test('a second synth into the same cdk.out bundles nothing', () => {
+    // The first synth (beforeAll) bundled every function into app.outdir. Forget what this process
+    // remembers of it, as a new `cdk synth` process would, and synthesize again into that folder.
+    AssetStaging.clearAssetHashCache();
+    const writes: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      writes.push(String(chunk));
+      return true;
+    });
+    try {
+      const again = buildApp(newApp(PROD_CONTEXT, app.outdir));
+      expect(Template.fromStack(again).toJSON().Resources[logicalId(again, again.functions[FIND.id])].Properties.Code).toEqual(
+        template.toJSON().Resources[logicalId(stack, stack.functions[FIND.id])].Properties.Code,
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(writes.filter((line) => line.includes('Bundling asset'))).toEqual([]);
+  });
 });

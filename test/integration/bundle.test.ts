@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildApp, CONTEXT } from '../../lib/app';
 import { PROJECT_ROOT } from '../../lib/chat-stack';
-import { ROUTES } from '../../lambda/contract';
+import { NOT_ROUTED, ROUTES } from '../../lambda/contract';
 import { seedDemoChapter } from '../../local/demo-chapter';
 import { runBundle } from '../support/bundle';
 import { startTestTable, type TestTable } from '../support/dynamodb';
@@ -19,15 +19,15 @@ const event = (name: string) => path.join(PROJECT_ROOT, 'events', `${name}.json`
 
 let table: TestTable;
 let outdir: string;
-/** The built asset folder of each route's function, by route id. */
+/** The built asset folder of each function, by route id (and NOT_ROUTED.id). */
 const assets: Record<string, string> = {};
 
 beforeAll(async () => {
   table = await startTestTable();
   await seedDemoChapter(table.db, table.tableName);
   outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-synth-'));
-  // The stack `sam local invoke` runs: an open demo, so the events' x-user-* headers say who calls.
-  const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, [CONTEXT.openDemo]: 'true', 'aws:cdk:enable-asset-metadata': true } });
+  // The stack `sam local invoke` runs: the open demo stage (stages.json), so the events' x-user-* headers say who calls.
+  const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, [CONTEXT.stage]: 'demo', 'aws:cdk:enable-asset-metadata': true } });
   const stack = buildApp(app);
   const template = JSON.parse(fs.readFileSync(path.join(app.synth().directory, stack.templateFile), 'utf8'));
   for (const resource of Object.values<{ Type: string; Properties: { Description?: string }; Metadata?: Record<string, string> }>(
@@ -35,7 +35,8 @@ beforeAll(async () => {
   )) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const route = ROUTES.find((r) => resource.Properties.Description === `${r.method} ${r.path}`);
-    if (route) assets[route.id] = path.join(outdir, resource.Metadata!['aws:asset:path']);
+    const id = route?.id ?? (/no route matched/.test(resource.Properties.Description ?? '') ? NOT_ROUTED.id : undefined);
+    if (id) assets[id] = path.join(outdir, resource.Metadata!['aws:asset:path']);
   }
 }, 120_000);
 
@@ -56,7 +57,7 @@ async function invokeBuilt(routeId: string, ...events: string[]) {
 }
 
 it('builds one self-contained ESM bundle per route, the AWS SDK inside', () => {
-  expect(Object.keys(assets).sort()).toEqual(ROUTES.map((r) => r.id).sort());
+  expect(Object.keys(assets).sort()).toEqual([...ROUTES.map((r) => r.id), NOT_ROUTED.id].sort());
   for (const dir of Object.values(assets)) {
     expect(fs.readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
     const code = fs.readFileSync(path.join(dir, 'index.mjs'), 'utf8');
@@ -97,4 +98,36 @@ it('the built admin functions answer their IAM-authorized events', async () => {
   expect(again.body).toEqual(added.body); // idempotent
   const [removed] = await invokeBuilt('AdminRemoveMembers', event('admin-remove-members'));
   expect(removed.body).toEqual({ code: 200, msg: 'ok', data: { member_count: 2 } });
+});
+
+it("the `$default` route's bundle carries no DynamoDB client (a few KB), and answers 404 and 405", async () => {
+  const code = fs.readFileSync(path.join(assets[NOT_ROUTED.id], 'index.mjs'), 'utf8');
+  expect(Buffer.byteLength(code)).toBeLessThan(8 * 1024);
+  // (The routes' contract is inside, its IAM action names included: text, not a client.)
+  expect(code).not.toMatch(/DynamoDBClient|DocumentClient|@aws-sdk|smithy|x-amz-target/i);
+  // The route functions carry the client: what the `$default` route's is spared.
+  expect(fs.statSync(path.join(assets.FindGroupChat, 'index.mjs')).size).toBeGreaterThan(100 * 1024);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'not-routed-'));
+  try {
+    const find = JSON.parse(fs.readFileSync(event('find-group-chat-json'), 'utf8'));
+    const write = (name: string, changes: Record<string, unknown>) => {
+      const file = path.join(dir, `${name}.json`);
+      fs.writeFileSync(file, JSON.stringify({ ...find, ...changes, requestContext: { ...find.requestContext, http: { ...find.requestContext.http, ...changes.http as object } } }));
+      return file;
+    };
+    const { stdout } = await runBundle(
+      path.join(assets[NOT_ROUTED.id], 'index.mjs'),
+      [write('unknown', { rawPath: '/message/nope', http: { path: '/message/nope' } }), write('get', { http: { method: 'GET' } })],
+      table,
+    );
+    const results = stdout.trim().split('\n').map((line) => JSON.parse(line).result as { statusCode: number; headers: Record<string, string>; body: string });
+    expect(results.map((r) => [r.statusCode, JSON.parse(r.body).msg])).toEqual([
+      [404, 'no such route'],
+      [405, 'method must be POST'],
+    ]);
+    expect(results[1].headers.allow).toBe('POST');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

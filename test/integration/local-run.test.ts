@@ -1,21 +1,27 @@
 /**
- * The local run: `npm start` serves the seed example at the URL it prints, the local server speaks
- * API Gateway's payload format 2.0 to the same handlers, seeding is idempotent, and the
- * `events/*.json` files invoke the handler as `sam local invoke` / `npm run invoke` do.
+ * The local run: `npm start` serves the seed example at the URL it prints, tells `npm run invoke`
+ * where its database is and stops (ports freed) however it is told to; the local server speaks API
+ * Gateway's payload format 2.0 to the same handlers, seeding is idempotent, and the `events/*.json`
+ * files invoke the handlers as `sam local invoke` / `npm run invoke` do, in the README's order.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { AddressInfo } from 'node:net';
+import { ROUTES } from '../../lambda/contract';
 import type { Server } from 'node:http';
 import { seedDemoChapter } from '../../local/demo-chapter';
-import { loadHandlers, type LambdaHandler } from '../../local/handlers';
+import { deleteTable, localClient } from '../../local/dynamodb';
+import { LOCAL_TABLE_NAME, openLocalDatabase, readRunningDatabase } from '../../local/environment';
+import { loadHandler, loadHandlers, type LambdaHandler } from '../../local/handlers';
+import { lambdaContext } from '../../local/lambda-context';
 import { createLocalServer } from '../../local/server';
 import seedExample from '../fixtures/seed-example-response.json';
 import { call } from '../support/api';
 import { configureHandlers } from '../support/chat-client';
-import { startTestTable, type TestTable } from '../support/dynamodb';
+import { startTestTable, uniqueTableName, type TestTable } from '../support/dynamodb';
 
 const ROOT = path.resolve(__dirname, '../..');
 const seedResponse = { ...seedExample, data: { ...seedExample.data, has_more: false } };
@@ -103,7 +109,8 @@ describe('npm start', () => {
   it('starts its own DynamoDB and serves the seed example at the URL it prints', async () => {
     child = spawn(process.execPath, [require.resolve('tsx/cli'), 'local/start.ts', '--memory'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', DYNAMODB_ENDPOINT: '', TABLE_NAME: '' },
+      // Its announcement goes elsewhere than .local-data/: a developer's running npm start keeps its own.
+      env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', DYNAMODB_ENDPOINT: '', TABLE_NAME: '', LOCAL_ENDPOINT_FILE: path.join(os.tmpdir(), `endpoint-${process.pid}.json`) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -120,4 +127,141 @@ describe('npm start', () => {
     const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
     expect(await response.json()).toEqual(seedResponse);
   });
+});
+
+describe('npm run invoke: every event, in the README\'s order, on a fresh database', () => {
+  /** The events the README's Local invoke loop lists, in its order. */
+  const readmeOrder = (): string[] => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Local invoke'));
+    const loop = /for event in ([^;]+); do/.exec(section);
+    if (!loop) throw new Error("README's Local invoke section has no `for event in …; do` loop");
+    return loop[1].replace(/\\\n/g, ' ').trim().split(/\s+/);
+  };
+
+  it('lists every event under events/ (env.json is the SAM env-vars file, not an event)', () => {
+    const events = readdirSync(path.join(ROOT, 'events'))
+      .filter((file) => file.endsWith('.json') && file !== 'env.json' && !file.includes('.import-'))
+      .map((file) => file.replace(/\.json$/, ''));
+    expect([...readmeOrder()].sort()).toEqual(events.sort());
+  });
+
+  it('answers 200 to each, as invoke calls the handlers, on a new table seeded like npm start\'s', async () => {
+    const fresh = await startTestTable('invoke');
+    try {
+      await seedDemoChapter(fresh.db, fresh.tableName);
+      configureHandlers(fresh);
+      const answers: Array<[string, number | undefined]> = [];
+      for (const name of readmeOrder()) {
+        const event = JSON.parse(readFileSync(path.join(ROOT, 'events', `${name}.json`), 'utf8'));
+        const route = ROUTES.find((r) => r.path === event.rawPath)!;
+        const result = await (await loadHandler(route.entry))(event, lambdaContext(route.id));
+        answers.push([name, result.statusCode]);
+      }
+      expect(answers).toEqual(readmeOrder().map((name) => [name, 200]));
+    } finally {
+      configureHandlers(table);
+      await fresh.close();
+    }
+  });
+});
+
+describe("npm run invoke's database", () => {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'endpoint-'));
+  const file = path.join(scratch, 'endpoint.json');
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('is the one a running npm start announced, whatever its port, and it says so', async () => {
+    const tableName = uniqueTableName('announced');
+    writeFileSync(file, JSON.stringify({ endpoint: table.endpoint, tableName, pid: process.pid }));
+    const db = await openLocalDatabase({ ...process.env, DYNAMODB_ENDPOINT: '', DYNAMODB_PORT: '', LOCAL_ENDPOINT_FILE: file });
+    try {
+      expect([db.endpoint, db.tableName]).toEqual([table.endpoint, tableName]);
+      expect(db.source).toBe(`npm start's (pid ${process.pid}, ${path.relative(process.cwd(), file)})`);
+    } finally {
+      await db.close();
+      const client = localClient(table.endpoint);
+      await deleteTable(client, tableName);
+      client.destroy();
+    }
+  });
+
+  it("is not a stopped npm start's: a stale announcement is passed over, and DYNAMODB_PORT's engine says so", async () => {
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!; // a process that has exited
+    writeFileSync(file, JSON.stringify({ endpoint: 'http://127.0.0.1:9', tableName: 'nope', pid: gone }));
+    expect(readRunningDatabase({ LOCAL_ENDPOINT_FILE: file })?.pid).toBe(gone);
+    const port = new URL(table.endpoint).port;
+    const db = await openLocalDatabase({ ...process.env, DYNAMODB_ENDPOINT: '', DYNAMODB_PORT: port, LOCAL_ENDPOINT_FILE: file });
+    try {
+      expect([db.endpoint, db.tableName, db.source]).toEqual([`http://127.0.0.1:${port}`, LOCAL_TABLE_NAME, `the engine on DYNAMODB_PORT ${port}`]);
+    } finally {
+      await db.close();
+      const client = localClient(table.endpoint);
+      await deleteTable(client, LOCAL_TABLE_NAME);
+      client.destroy();
+    }
+  });
+});
+
+describe('npm start stops, ports freed, however it is told to', () => {
+  const refused = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => (socket.destroy(), resolve(false)));
+      socket.once('error', () => resolve(true));
+    });
+  const groupAlive = (pgid: number) => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  // `detached`: npm leads a process group of its own, as in a terminal, where a hangup reaches the whole group.
+  it.each([
+    ['SIGTERM to the npm process alone (npm passes it to its shell, which dies without passing it on)', 'SIGTERM', false],
+    ['SIGHUP to the whole group (the terminal closed)', 'SIGHUP', true],
+    ['SIGINT to the whole group (Ctrl-C)', 'SIGINT', true],
+  ] as const)('%s', async (_, signal, group) => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'npm-start-'));
+    const announcement = path.join(scratch, 'endpoint.json');
+    const npm = spawn('npm', ['start', '--', '--memory'], {
+      cwd: ROOT,
+      detached: true,
+      env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', DYNAMODB_ENDPOINT: '', TABLE_NAME: '', LOCAL_ENDPOINT_FILE: announcement },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      npm.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+      await new Promise<void>((resolve, reject) => {
+        npm.stdout!.on('data', (chunk: Buffer) => {
+          output += chunk;
+          if (/curl -s -X POST/.test(output)) resolve();
+        });
+        npm.once('exit', (code) => reject(new Error(`npm start exited with ${code}: ${output}`)));
+      });
+      const apiPort = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]);
+      const dbPort = Number(/DynamoDB Local\) at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]);
+      expect(readRunningDatabase({ LOCAL_ENDPOINT_FILE: announcement })?.endpoint).toBe(`http://127.0.0.1:${dbPort}`);
+      expect([await refused(apiPort), await refused(dbPort)]).toEqual([false, false]);
+
+      process.kill(group ? -npm.pid! : npm.pid!, signal);
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && (groupAlive(npm.pid!) || !(await refused(apiPort)) || !(await refused(dbPort)))) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect({ processesLeft: groupAlive(npm.pid!), apiPortFree: await refused(apiPort), dynamoDbPortFree: await refused(dbPort) }).toEqual({
+        processesLeft: false,
+        apiPortFree: true,
+        dynamoDbPortFree: true,
+      });
+      expect(existsSync(announcement)).toBe(false);
+    } finally {
+      if (groupAlive(npm.pid!)) process.kill(-npm.pid!, 'SIGKILL');
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
