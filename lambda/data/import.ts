@@ -23,6 +23,7 @@ import type { LoggedMessage, Member, PageKey } from '../ports/chat-store';
 import { StorageUnavailableError } from '../ports/errors';
 import { createChatStore } from './chat-store';
 import { createDocumentClient } from './client';
+import { countItems } from './count';
 import { isUnavailableError } from './errors';
 import { messageFromItem, messageItem } from './items';
 import { MEMBER_SK_PREFIX, itemKey, messageSk } from './keys';
@@ -161,24 +162,13 @@ export function openImportTable(config: DynamoDBClientConfig, tableName: string,
       } while (startKey);
     },
 
-    async countMessagesAfter(chapterId, afterId) {
-      let count = 0;
-      let startKey: PageKey | undefined;
-      do {
-        const out = await reads.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: '#pk = :chapter AND #sk BETWEEN :from AND :to',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ':chapter': chapterId, ':from': messageSk(afterId + 1), ':to': messageSk(Number.MAX_SAFE_INTEGER) },
-            Select: 'COUNT',
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        count += out.Count ?? 0;
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
-      return count;
+    countMessagesAfter(chapterId, afterId) {
+      return countItems(reads, {
+        TableName: tableName,
+        KeyConditionExpression: '#pk = :chapter AND #sk BETWEEN :from AND :to',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':chapter': chapterId, ':from': messageSk(afterId + 1), ':to': messageSk(Number.MAX_SAFE_INTEGER) },
+      });
     },
 
     async memberIds(chapterId) {

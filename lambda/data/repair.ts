@@ -6,9 +6,10 @@
  * grows with the chapter (a strongly consistent COUNT Query, about 1 RCU per 4 KB of member items).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE } from '../contract';
 import type { PageKey } from '../ports/chat-store';
+import { countItems } from './count';
 import { MEMBER_SK_PREFIX, PRESENCE_SK, itemKey } from './keys';
 
 const { partitionKey, sortKey } = TABLE;
@@ -22,25 +23,14 @@ export interface Recount {
   after: number;
 }
 
-async function countMemberItems(db: DynamoDBDocumentClient, tableName: string, chapterId: number): Promise<number> {
-  let count = 0;
-  let startKey: PageKey | undefined;
-  do {
-    const out = await db.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: '#pk = :chapter AND begins_with(#sk, :member)',
-        ExpressionAttributeNames: { '#pk': partitionKey.name, '#sk': sortKey.name },
-        ExpressionAttributeValues: { ':chapter': chapterId, ':member': MEMBER_SK_PREFIX },
-        ConsistentRead: true,
-        Select: 'COUNT',
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    count += out.Count ?? 0;
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
-  return count;
+function countMemberItems(db: DynamoDBDocumentClient, tableName: string, chapterId: number): Promise<number> {
+  return countItems(db, {
+    TableName: tableName,
+    KeyConditionExpression: '#pk = :chapter AND begins_with(#sk, :member)',
+    ExpressionAttributeNames: { '#pk': partitionKey.name, '#sk': sortKey.name },
+    ExpressionAttributeValues: { ':chapter': chapterId, ':member': MEMBER_SK_PREFIX },
+    ConsistentRead: true,
+  });
 }
 
 /** Recounts one chapter's members and stores the count (see above). */
