@@ -318,8 +318,10 @@ describe('an import killed at a random record (SIGKILL)', () => {
     const memberLines = lines.filter((l) => typeof l === 'object' && !('id' in l)).length;
 
     const first = cli([file, '--parallel', '16']);
-    // Kill at a random moment once the first checkpoint is there (so the next run resumes from it).
-    while (!existsSync(checkpointPath(file))) await new Promise((resolve) => setTimeout(resolve, 20));
+    // Kill at a random moment once a checkpoint covers some lines (so the next run resumes from it).
+    while (!(existsSync(checkpointPath(file)) && (readCheckpoint(checkpointPath(file))?.lines ?? 0) > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await new Promise((resolve) => setTimeout(resolve, random() * 1500));
     first.child.kill('SIGKILL');
     const killed = await first.exited;
