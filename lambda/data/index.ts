@@ -4,9 +4,8 @@
  * (./import.ts). Keys and items stay inside.
  */
 export { chatStore, chatStoreFromEnv, createChatStore } from './chat-store';
-export { createDocumentClient, dynamoDbConfig, singleAttemptConfig, DEFAULT_LOCAL_REGION, type RetryListener } from './client';
+export { createDocumentClient, dynamoDbConfig, type RetryListener } from './client';
 export { createTableInput } from './create-table';
-export { isUnavailableError } from './errors';
 export { writeHistory, type ChapterHistory } from './history';
 export { chaptersWithMembers, recountMembers, type Recount } from './repair';
 export {

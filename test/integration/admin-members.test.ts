@@ -4,7 +4,6 @@
  * `membership` setting — `managed` refuses a user's own join and leave (403, nothing stored),
  * `self` lets them in, and a non-member's leave changes nothing.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ENV, MAX_USER_IDS_PER_CALL } from '../../lambda/contract';
 import type { LambdaHandler } from '../../local/handlers';
 import { call, eventFor } from '../support/api';
@@ -19,7 +18,7 @@ import {
   type AdminHandlers,
   type Handlers,
 } from '../support/chat-client';
-import { startTestTable, type TestTable } from '../support/dynamodb';
+import { chapterItems, startTestTable, type TestTable } from '../support/dynamodb';
 
 let table: TestTable;
 let handlers: Handlers;
@@ -35,30 +34,13 @@ beforeAll(async () => {
 afterAll(() => table.close());
 
 const alice = { user_id: 31, user_type: 3, user_name: 'alice' };
+const chapterItemsOf = (chapterId: number) => chapterItems(table, chapterId);
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
-async function chapterItems(chapterId: number): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await table.db.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        KeyConditionExpression: 'chapter_id = :c',
-        ExpressionAttributeValues: { ':c': chapterId },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...(out.Items ?? []));
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
-  return items;
-}
 
 /** The member ids of a chapter, from its member items, and member_count from its presence item. */
 async function membersOf(chapterId: number): Promise<{ ids: number[]; count: number | undefined }> {
-  const items = await chapterItems(chapterId);
+  const items = await chapterItemsOf(chapterId);
   return {
     ids: items.filter((i) => String(i.sk).startsWith('member#')).map((i) => i.user_id as number).sort((a, b) => a - b),
     count: items.find((i) => i.sk === 'presence')?.member_count as number | undefined,
@@ -100,7 +82,7 @@ describe('admin/add_members and admin/remove_members', () => {
 
   it(`refuses ${MAX_USER_IDS_PER_CALL + 1} ids with a 400 naming user_ids, and stores nothing`, async () => {
     await admin.add(4, [1]);
-    const before = await chapterItems(4);
+    const before = await chapterItemsOf(4);
     const ids = range(2000, MAX_USER_IDS_PER_CALL + 1);
     for (const [route, params] of [
       [adminHandlers.add, { id: 4, user_ids: ids }],
@@ -112,7 +94,7 @@ describe('admin/add_members and admin/remove_members', () => {
         body: { code: 400, msg: `user_ids must list at most ${MAX_USER_IDS_PER_CALL} user ids per call, got ${MAX_USER_IDS_PER_CALL + 1}`, data: null },
       });
     }
-    expect(await chapterItems(4)).toEqual(before);
+    expect(await chapterItemsOf(4)).toEqual(before);
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -125,7 +107,7 @@ describe('admin/add_members and admin/remove_members', () => {
       const { status, body } = await call(route, jsonEvent('/admin/x', params));
       expect({ status, body }).toEqual({ status: 400, body: { code: 400, msg, data: null } });
     }
-    expect(await chapterItems(5)).toEqual([]);
+    expect(await chapterItemsOf(5)).toEqual([]);
   });
 });
 
@@ -168,10 +150,10 @@ describe('the admin routes read no user identity', () => {
 describe('membership `self`: users join and leave on their own', () => {
   it("a non-member's leave changes nothing and answers the current count", async () => {
     await admin.add(20, [1, 2]);
-    const before = await chapterItems(20);
+    const before = await chapterItemsOf(20);
     const { status, body } = await chatClient(handlers, alice).leave(20);
     expect([status, body.data]).toEqual([200, { member_count: 2 }]);
-    expect(await chapterItems(20)).toEqual(before);
+    expect(await chapterItemsOf(20)).toEqual(before);
   });
 
   it('a join adds the caller beside the members the platform added', async () => {
@@ -206,23 +188,23 @@ describe('membership `managed`: the course platform decides', () => {
   it('join_group_chat answers 403 saying so, and stores nothing (not even a presence item)', async () => {
     const { status, body } = await as(managed.join, '/message/join_group_chat', { id: 30 });
     expect({ status, body }).toEqual(refusal);
-    expect(await chapterItems(30)).toEqual([]);
+    expect(await chapterItemsOf(30)).toEqual([]);
   });
 
   it("join_group_chat answers 403 in a chapter with members too, and the count and members stay", async () => {
     await admin.add(31, [1, 2]);
-    const before = await chapterItems(31);
+    const before = await chapterItemsOf(31);
     const { status, body } = await as(managed.join, '/message/join_group_chat', { id: 31 });
     expect({ status, body }).toEqual(refusal);
-    expect(await chapterItems(31)).toEqual(before);
+    expect(await chapterItemsOf(31)).toEqual(before);
   });
 
   it('leave_group_chat answers 403 to a member, who stays a member', async () => {
     await admin.add(32, [alice.user_id, 2]);
-    const before = await chapterItems(32);
+    const before = await chapterItemsOf(32);
     const { status, body } = await as(managed.leave, '/message/leave_group_chat', { id: 32 });
     expect({ status, body }).toEqual(refusal);
-    expect(await chapterItems(32)).toEqual(before);
+    expect(await chapterItemsOf(32)).toEqual(before);
     expect(await membersOf(32)).toEqual({ ids: [2, alice.user_id], count: 2 });
   });
 

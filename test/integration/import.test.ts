@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ENV, MAX_MESSAGE_LENGTH, type Message } from '../../lambda/contract';
 import { dynamoDbConfig, openImportTable, type ImportTable } from '../../lambda/data';
 import { findGroupChat } from '../../lambda/domain/find-group-chat';
@@ -19,7 +19,7 @@ import { checkpointPath, readCheckpoint } from '../../local/import/checkpoint';
 import { importFile, rejectsPath } from '../../local/import/importer';
 import { silentOutput } from '../../local/import/progress';
 import { verifyFile } from '../../local/import/verify';
-import { startTestTable, type TestTable } from '../support/dynamodb';
+import { chapterItems, startTestTable, type TestTable } from '../support/dynamodb';
 import { randomFaults, startFaultProxy } from '../support/fault-proxy';
 import { seededRandom } from '../support/random';
 
@@ -54,6 +54,7 @@ function writeJsonl(name: string, lines: Line[]): string {
 }
 
 const runImport = (file: string, parallel = 32) => importFile({ file, table: importTable, parallel, out: silentOutput(), joinedAt: 1719283900 });
+const messageItemsOf = (chapterId: number) => chapterItems(table, chapterId, 'msg#');
 
 /** `count` messages from `firstId` (every `gap`-th id), `perSecond` sharing each create_time from `firstTime`. */
 function history(options: { firstId: number; count: number; firstTime: number; perSecond: number; gap?: number }): Message[] {
@@ -66,24 +67,6 @@ function history(options: { firstId: number; count: number; firstTime: number; p
   }));
 }
 
-async function messageItems(chapterId: number): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await table.db.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        KeyConditionExpression: 'chapter_id = :c AND begins_with(sk, :m)',
-        ExpressionAttributeValues: { ':c': chapterId, ':m': 'msg#' },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...(out.Items ?? []));
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
-  return items;
-}
 
 function rejectsOf(file: string): { line: number; kind: string; reason: string; text: string }[] {
   if (!existsSync(rejectsPath(file))) return [];
@@ -133,7 +116,7 @@ describe('an import', () => {
     expect(result.counts).toMatchObject({ imported: 4, present: 0, conflicts: 0, refused: 0, members: 4, membersAdded: 3 });
     expect(result.stopped).toBe(false);
 
-    const items = await messageItems(CHAPTER);
+    const items = await messageItemsOf(CHAPTER);
     expect(items).toEqual(
       messages.map((m, i) => ({ chapter_id: CHAPTER, sk: `msg#${String(m.id).padStart(16, '0')}`, ...m, second_seq: [0, 1, 2, 0][i] })),
     );
@@ -149,7 +132,7 @@ describe('an import', () => {
     unlinkSync(checkpointPath(file));
     const fresh = await runImport(file);
     expect(fresh.counts).toMatchObject({ imported: 0, present: 4, conflicts: 0, members: 4, membersAdded: 0 });
-    expect(await messageItems(CHAPTER)).toHaveLength(4);
+    expect(await messageItemsOf(CHAPTER)).toHaveLength(4);
     expect(await importTable.memberCount(CHAPTER)).toBe(3);
   });
 
@@ -205,7 +188,7 @@ describe('refused records', () => {
     expect(rejects.find((r) => r.line === 2)!.text).toBe('{"chapter_id": 102, "id": 2');
 
     expect(result.counts).toMatchObject({ imported: 3 + MAX_MESSAGES_PER_SECOND, duplicates: 1, refused: 11 });
-    const items = await messageItems(C);
+    const items = await messageItemsOf(C);
     expect(items.map((i) => i.id)).toEqual([1, 6, ...burst.slice(0, MAX_MESSAGES_PER_SECOND).map((m) => m.id), 400]);
     expect(items.filter((i) => i.create_time === t + 10).map((i) => i.second_seq)).toEqual(Array.from({ length: MAX_MESSAGES_PER_SECOND }, (_, i) => i));
   });
@@ -222,7 +205,7 @@ describe('a message already in the table', () => {
     expect(result.counts).toMatchObject({ imported: 4, present: 0, conflicts: 1 });
     const [conflict] = rejectsOf(file);
     expect(conflict).toMatchObject({ line: 3, kind: 'conflict', reason: `conflict: chapter ${C} already holds id 3 with other content; kept, not overwritten` });
-    expect((await messageItems(C)).find((i) => i.id === 3)).toEqual(newer);
+    expect((await messageItemsOf(C)).find((i) => i.id === 3)).toEqual(newer);
   });
 });
 
@@ -242,7 +225,7 @@ describe('--part K/N', () => {
     ]);
     expect(existsSync(rejectsPath(file, { index: 0, of: 2 }))).toBe(true);
     expect(existsSync(rejectsPath(file, { index: 1, of: 2 }))).toBe(false);
-    for (const chapter of chapters) expect(await messageItems(chapter)).toHaveLength(20);
+    for (const chapter of chapters) expect(await messageItemsOf(chapter)).toHaveLength(20);
   });
 });
 
@@ -269,7 +252,7 @@ describe('DynamoDB pushing back', () => {
       expect(result.counts.imported + result.counts.present).toBe(450);
       expect(result.counts.conflicts).toBe(0);
       for (const chapter of chapters) {
-        expect((await messageItems(chapter)).map((i) => i.id)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+        expect((await messageItemsOf(chapter)).map((i) => i.id)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
         expect(await importTable.memberCount(chapter)).toBe(120);
         expect(await importTable.memberIds(chapter)).toHaveLength(120);
       }
@@ -342,7 +325,7 @@ describe('an import killed at a random record (SIGKILL)', () => {
     expect(rejectsOf(file)).toHaveLength(refusedLines);
 
     for (const chapter of chapters) {
-      expect((await messageItems(chapter)).map((i) => i.id)).toEqual(expected.get(chapter));
+      expect((await messageItemsOf(chapter)).map((i) => i.id)).toEqual(expected.get(chapter));
       expect(await importTable.memberCount(chapter)).toBe(30);
     }
     const verified = await verifyFile({ file, table: importTable, out: silentOutput() });

@@ -10,13 +10,12 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { loadHandlers } from '../../local/handlers';
 import { createLocalServer } from '../../local/server';
 import { configureHandlers } from '../support/chat-client';
-import { startTestTable, type TestTable } from '../support/dynamodb';
+import { chapterItems, startTestTable, type TestTable } from '../support/dynamodb';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -67,15 +66,7 @@ function members(args: string[], env: Record<string, string> = {}): Promise<{ co
 }
 
 async function memberIds(chapterId: number): Promise<number[]> {
-  const out = await table.db.send(
-    new QueryCommand({
-      TableName: table.tableName,
-      KeyConditionExpression: 'chapter_id = :c AND begins_with(sk, :m)',
-      ExpressionAttributeValues: { ':c': chapterId, ':m': 'member#' },
-      ConsistentRead: true,
-    }),
-  );
-  return (out.Items ?? []).map((item) => item.user_id as number).sort((a, b) => a - b);
+  return (await chapterItems(table, chapterId, 'member#')).map((item) => item.user_id as number).sort((a, b) => a - b);
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

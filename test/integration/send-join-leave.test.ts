@@ -1,10 +1,9 @@
 /** send_group_chat, join_group_chat and leave_group_chat on DynamoDB Local: the contract of each route. */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { sendGroupChat, MAX_MESSAGES_PER_SECOND } from '../../lambda/domain/send-group-chat';
 import { apiGatewayEvent } from '../../local/api-gateway-event';
 import { eventFor, call } from '../support/api';
 import { chatClient, handlersFor, post, type Handlers } from '../support/chat-client';
-import { startTestTable, type TestTable } from '../support/dynamodb';
+import { chapterItems, startTestTable, type TestTable } from '../support/dynamodb';
 
 let table: TestTable;
 let handlers: Handlers;
@@ -15,15 +14,10 @@ beforeAll(async () => {
 });
 afterAll(() => table.close());
 
+const chapterItemsOf = (chapterId: number) => chapterItems(table, chapterId);
 const alice = { user_id: 11, user_type: 3, user_name: '一宠三花迷(测试)' };
 const bob = { user_id: 12, user_type: 2, user_name: 'bob' };
 
-async function chapterItems(chapterId: number) {
-  const out = await table.db.send(
-    new QueryCommand({ TableName: table.tableName, KeyConditionExpression: 'chapter_id = :c', ExpressionAttributeValues: { ':c': chapterId } }),
-  );
-  return out.Items ?? [];
-}
 
 describe('join and leave', () => {
   it('join adds the caller and answers member_count; joining twice changes nothing', async () => {
@@ -31,7 +25,7 @@ describe('join and leave', () => {
     expect((await a.join(100)).body).toEqual({ code: 200, msg: 'ok', data: { member_count: 1 } });
     expect((await a.join(100)).body.data).toEqual({ member_count: 1 });
     expect((await chatClient(handlers, bob).join(100)).body.data).toEqual({ member_count: 2 });
-    const members = (await chapterItems(100)).filter((i) => String(i.sk).startsWith('member#'));
+    const members = (await chapterItemsOf(100)).filter((i) => String(i.sk).startsWith('member#'));
     expect(members.map((m) => [m.user_id, m.user_type, m.user_name])).toEqual([
       [11, 3, '一宠三花迷(测试)'],
       [12, 2, 'bob'],
@@ -87,29 +81,29 @@ describe('send', () => {
     expect(retry).toEqual(first);
     const other = (await chatClient(handlers, bob).send(200, 'once', 'k-1')).body.data!; // another user's key space
     expect(other.id).toBe(first.id + 1);
-    const bodies = (await chapterItems(200)).filter((i) => i.msg_body === 'once');
+    const bodies = (await chapterItemsOf(200)).filter((i) => i.msg_body === 'once');
     expect(bodies).toHaveLength(2);
   });
 
   it('answers 409 to the same client_msg_id with another body, and stores nothing', async () => {
     const a = chatClient(handlers, alice);
     const first = (await a.send(200, 'the first body', 'k-409')).body.data!;
-    const before = await chapterItems(200);
+    const before = await chapterItemsOf(200);
     const { status, body } = await a.send(200, 'another body', 'k-409');
     expect({ status, body }).toEqual({
       status: 409,
       body: { code: 409, msg: 'client_msg_id was already used for a different message; use a new client_msg_id for a new message', data: null },
     });
-    expect(await chapterItems(200)).toEqual(before);
+    expect(await chapterItemsOf(200)).toEqual(before);
     expect((await a.send(200, 'the first body', 'k-409')).body.data).toEqual(first);
   });
 
   it('answers 403 to a caller who is not a member, and stores nothing', async () => {
     const stranger = chatClient(handlers, { user_id: 99, user_type: 1, user_name: 'stranger' });
-    const before = await chapterItems(200);
+    const before = await chapterItemsOf(200);
     const { status, body } = await stranger.send(200, 'let me in');
     expect([status, body.code, body.data]).toEqual([403, 403, null]);
-    expect(await chapterItems(200)).toEqual(before);
+    expect(await chapterItemsOf(200)).toEqual(before);
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -123,10 +117,10 @@ describe('send', () => {
     ['client_msg_id malformed', { id: 200, msg_body: 'x', client_msg_id: 'has spaces' }, "client_msg_id must be 1 to 64 letters, digits, '.', '_', ':' or '-'"],
     ['client_msg_id too long', { id: 200, msg_body: 'x', client_msg_id: 'k'.repeat(65) }, "client_msg_id must be 1 to 64 letters, digits, '.', '_', ':' or '-'"],
   ])('answers 400 to %s and stores nothing', async (_, params, msg) => {
-    const before = await chapterItems(200);
+    const before = await chapterItemsOf(200);
     const { status, body } = await post(handlers.send, '/message/send_group_chat', params, { 'x-user-id': '11', 'x-user-type': '3', 'x-user-name': 'a' });
     expect({ status, body }).toEqual({ status: 400, body: { code: 400, msg, data: null } });
-    expect(await chapterItems(200)).toEqual(before);
+    expect(await chapterItemsOf(200)).toEqual(before);
   });
 
   it('accepts a message of exactly 2000 characters (counted as characters, not bytes)', async () => {
@@ -139,10 +133,10 @@ describe('send', () => {
     const form = (text: string) => Buffer.from(`id=200&client_msg_id=${text.length}&msg_body=${encodeURIComponent(text)}`);
     const ok = await call<{ msg_body: string }>(handlers.send, apiGatewayEvent({ method: 'POST', url: '/message/send_group_chat', headers, body: form('😀'.repeat(2000)) }));
     expect([ok.status, [...ok.body.data!.msg_body].length]).toEqual([200, 2000]);
-    const before = await chapterItems(200);
+    const before = await chapterItemsOf(200);
     const tooLarge = await call(handlers.send, apiGatewayEvent({ method: 'POST', url: '/message/send_group_chat', headers, body: form('x'.repeat(33 * 1024)) }));
     expect({ status: tooLarge.status, body: tooLarge.body }).toEqual({ status: 413, body: { code: 413, msg: 'request body must be at most 32 KB', data: null } });
-    expect(await chapterItems(200)).toEqual(before);
+    expect(await chapterItemsOf(200)).toEqual(before);
   });
 });
 
@@ -161,7 +155,7 @@ describe('identity', () => {
       const { status, body } = await post(handler, path, { id: 300, msg_body: 'x' }, headers);
       expect({ status, body }).toEqual({ status: 401, body: { code: 401, msg, data: null } });
     }
-    expect(await chapterItems(300)).toEqual([]);
+    expect(await chapterItemsOf(300)).toEqual([]);
   });
 
   it('takes the identity from the JWT authorizer claims unless headers are configured, and then ignores x-user-* headers', async () => {
@@ -181,7 +175,7 @@ describe('identity', () => {
       requestContext: { ...event.requestContext, authorizer: { jwt: { claims: { 'custom:uid': '77', user_type: '2', name: 'jwt user' }, scopes: [] } } },
     };
     expect((await call(join, withClaims)).body.data).toEqual({ member_count: 1 });
-    const members = (await chapterItems(301)).filter((i) => String(i.sk).startsWith('member#'));
+    const members = (await chapterItemsOf(301)).filter((i) => String(i.sk).startsWith('member#'));
     expect(members.map((m) => [m.user_id, m.user_name])).toEqual([[77, 'jwt user']]);
     const headersOnly = await call(join, event);
     expect([headersOnly.status, headersOnly.body.msg]).toEqual([401, 'a valid token is required']);

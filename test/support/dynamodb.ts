@@ -4,7 +4,7 @@
  * (test/support/dynamodb-global-setup.ts). Each table has a name of its own and is deleted when
  * the file is done, so files run in parallel and a shared engine keeps nothing behind.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { ENV, type Message } from '../../lambda/contract';
 import { createChatStore, dynamoDbConfig, writeHistory } from '../../lambda/data';
@@ -66,4 +66,24 @@ export function messageRun(options: { firstId: number; count: number; firstTime:
     msg_body: `message ${options.firstId + i}`,
     create_time: options.firstTime + Math.floor(i / options.perSecond),
   }));
+}
+
+/** Every item of a chapter whose sort key starts with `skPrefix` (all when empty), strongly consistent, page by page: what the table holds. */
+export async function chapterItems(table: Pick<TestTable, 'db' | 'tableName'>, chapterId: number, skPrefix = ''): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await table.db.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        KeyConditionExpression: skPrefix ? 'chapter_id = :c AND begins_with(sk, :p)' : 'chapter_id = :c',
+        ExpressionAttributeValues: { ':c': chapterId, ...(skPrefix && { ':p': skPrefix }) },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(out.Items ?? []));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }
