@@ -73,6 +73,20 @@ module.exports = {
       to: { path: '^lambda/', pathNot: '^lambda/contract/' },
     },
     {
+      name: 'demo-page-is-browser-code',
+      severity: 'error',
+      comment: 'local/demo/ is the page npm start serves as is: it talks to the API over HTTP and imports nothing outside its folder.',
+      from: { path: '^local/demo/' },
+      to: { pathNot: '^local/demo/' },
+    },
+    {
+      name: 'nothing-imports-the-demo-page',
+      severity: 'error',
+      comment: 'The page\'s files are served (local/demo-page.ts reads them), never imported.',
+      from: { pathNot: '^local/demo/' },
+      to: { path: '^local/demo/' },
+    },
+    {
       name: 'tools-use-public-entries',
       severity: 'error',
       comment: 'local/ and bench/ use the contract, the pure domain, the data entry (lambda/data/index.ts), the handlers and the envelope; not keys, items or the HTTP internals.',

@@ -17,7 +17,8 @@ import { ENV, NOT_ROUTED, type RouteSpec } from '../lambda/contract';
 /**
  * One JSON object per request, with only what the runbook (docs/operations.md) uses: the ids that tie
  * it to the function's own log lines, the route and status the 4xx/5xx alarms are investigated by,
- * the integration's error, and where the time went. Nothing that identifies a person: no source IP,
+ * why API Gateway refused or failed it (the authorizer's error: a 401's reason; the gateway's own
+ * error message: a 403, 429 or 5xx of its own) and the integration's error, and where the time went. Nothing that identifies a person: no source IP,
  * no user agent, no user id (the log's retention is the stage's; docs/operations.md says so).
  */
 export const ACCESS_LOG_FIELDS = {
@@ -28,6 +29,8 @@ export const ACCESS_LOG_FIELDS = {
   integrationLatency: '$context.integrationLatency',
   integrationRequestId: '$context.integration.requestId',
   integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  errorMessage: '$context.error.message',
 } as const;
 
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS));
@@ -116,6 +119,9 @@ export class ChatApi extends apigwv2.HttpApi {
       httpApi: this,
       autoDeploy: true,
       throttle: props.throttle,
+      // Per-route metrics (Count, 4xx, 5xx, latencies by Method and Resource): the per-route 5xx alarms
+      // read them (lib/monitoring/api-alarms.ts says why these and not the functions' own metrics).
+      detailedMetricsEnabled: true,
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
         format: ACCESS_LOG_FORMAT,

@@ -11,7 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DYNAMODB_CALL_BUDGET_MS, ENV, METRICS_NAMESPACE, SERVICE_NAME, TABLE } from '../lambda/contract';
+import { DEADLINES, ENV, METRICS_NAMESPACE, SERVICE_NAME, TABLE, type Deadline } from '../lambda/contract';
 import { BUNDLING, LAMBDA_RUNTIME, bundleInputHash } from './bundling';
 
 /** The alias the API invokes: the release that serves users. */
@@ -30,12 +30,21 @@ export const OBSERVABILITY_ENV = {
 } as const;
 
 /**
- * Lambda timeout: room for two DynamoDB calls that each use their whole budget (every attempt timing
- * out, plus backoff), rounded up to whole seconds. The SDK gives up on a call well before that, so
- * the handler still answers its own 503 instead of being cut off; and it is well inside API
- * Gateway's 30 s integration limit, so a client never sees the gateway time out first.
+ * Time a function keeps after its route's deadline to answer its 503, flush its metrics and return
+ * (lambda/http/api-handler.ts); the Lambda timeout is the deadline plus this, in whole seconds.
  */
-export const FUNCTION_TIMEOUT = Duration.seconds(Math.ceil((2 * DYNAMODB_CALL_BUDGET_MS) / 1000));
+export const ANSWER_MARGIN_MS = 500;
+
+/**
+ * The Lambda timeout of a route's function: its deadline plus the time to answer, rounded up to whole
+ * seconds (4 s for a poll, 16 s for a write). So the handler answers its own 503 at the deadline
+ * instead of being cut off, and it is well inside API Gateway's 30 s integration limit, so a client
+ * never sees the gateway time out first. It is also the function's worst duration, which sizes its
+ * reserved concurrency (lib/concurrency.ts).
+ */
+export function functionTimeout(deadline: Deadline): Duration {
+  return Duration.seconds(Math.ceil((deadline.deadlineMs + ANSWER_MARGIN_MS) / 1000));
+}
 
 /**
  * Memory: a poll is I/O-bound (one or two small DynamoDB requests), but Lambda allots CPU in
@@ -54,12 +63,27 @@ export interface ChatFunctionProps {
   /** Project root: where package-lock.json and tsconfig.json are. */
   readonly projectRoot: string;
   readonly description?: string;
+  /**
+   * Its route's deadline (ROUTES): the Lambda timeout follows from it (functionTimeout).
+   * @default DEADLINES.write
+   */
+  readonly deadline?: Deadline;
+  /**
+   * Concurrent executions reserved for it, which are also its ceiling (lib/concurrency.ts).
+   * @default - none: it shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
   /** Extra environment variables (e.g. a local DynamoDB endpoint for `sam local invoke`). */
   readonly environment?: Record<string, string>;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the log group when it leaves the stack. @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Why the function needs no dead-letter queue (cdk-nag's Serverless-LambdaDLQ): who invokes it, and where a failure goes.
+   * @default - the HTTP API invokes it synchronously: a failure is the client's 5xx
+   */
+  readonly deadLetterQueueReason?: string;
 }
 
 export class ChatFunction extends NodejsFunction {
@@ -94,7 +118,8 @@ export class ChatFunction extends NodejsFunction {
       // The inputs' hash names the asset: an unchanged function is not bundled again (lib/bundling.ts).
       bundling: { ...BUNDLING, assetHash: bundleInputHash(props.entry, props.projectRoot) },
       memorySize: FUNCTION_MEMORY_MB,
-      timeout: FUNCTION_TIMEOUT,
+      timeout: functionTimeout(props.deadline ?? DEADLINES.write),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role,
       logGroup,
       // Every version stays when the next is published: the alias can be pointed back at it in seconds.
@@ -111,8 +136,9 @@ export class ChatFunction extends NodejsFunction {
     Validations.of(this).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason:
+        props.deadLetterQueueReason ??
         'Only API Gateway invokes the function, synchronously: a failure is the 5xx answer the client retries, ' +
-        'and a dead-letter queue only ever receives failed asynchronous invocations, of which there are none.',
+          'and a dead-letter queue only ever receives failed asynchronous invocations, of which there are none.',
     });
 
     Validations.of(role).acknowledge({

@@ -2,6 +2,7 @@
  * The group chat stack of one stage, in the order of its architecture diagram:
  *
  *   [ApiDomain] ──▶ ChatApi ──▶ the `live` alias of one ChatFunction per route (+ the `$default` route's) ──▶ ChatTable
+ *   ChatPush: WebSocket API ──▶ push functions ──▶ ChatTable; ChatTable's stream ──▶ fan-out ──▶ connected members
  *   ChatMonitoring: alarms on the API, the functions and the table ──▶ SNS topic; one dashboard
  *   [ChatRelease]: CodeDeploy moves each alias to a new version by canary, back on the rollback alarms
  *
@@ -13,12 +14,14 @@ import * as path from 'node:path';
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { ENV, NOT_ROUTED, ROUTES } from '../lambda/contract';
+import { ENV, NOT_ROUTED, ROUTES, type RouteSpec } from '../lambda/contract';
 import { ApiDomain } from './api-domain';
 import { ChatApi, identityEnvironment, type Authorization } from './chat-api';
-import { ChatFunction, FUNCTION_TIMEOUT } from './chat-function';
+import { ChatFunction } from './chat-function';
 import { ChatTable } from './chat-table';
 import { ChatMonitoring } from './monitoring';
+import { ROUTE_TABLE_OPERATIONS, tableOperationsOf } from './monitoring/table-alarms';
+import { ChatPush, PUSH_TABLE_ACTIONS } from './push';
 import { ChatRelease } from './release';
 import type { DomainSettings } from './settings';
 import type { StageName, StageSettings } from './stages';
@@ -56,6 +59,8 @@ export interface ChatStackProps extends StackProps {
 export class ChatStack extends Stack {
   readonly table: ChatTable;
   readonly api: ChatApi;
+  /** The WebSocket API that pushes new messages, its functions and the stream's fan-out. */
+  readonly push: ChatPush;
   readonly monitoring: ChatMonitoring;
   /** The function of each route by route id, and the `$default` route's (NOT_ROUTED.id). */
   readonly functions: Record<string, ChatFunction> = {};
@@ -78,16 +83,19 @@ export class ChatStack extends Stack {
       ...identityEnvironment(authorization),
       [ENV.membership]: settings.membership,
     };
-    const newFunction = (functionId: string, entry: string, description: string) => {
-      const fn = new ChatFunction(this, functionId, {
-        entry: path.join(PROJECT_ROOT, entry),
+    // Its timeout follows from its route's deadline, its reserved concurrency from the stage's throttle (lib/concurrency.ts).
+    const newFunction = (spec: Pick<RouteSpec, 'id' | 'entry' | 'deadline'>, description: string) => {
+      const fn = new ChatFunction(this, spec.id, {
+        entry: path.join(PROJECT_ROOT, spec.entry),
         projectRoot: PROJECT_ROOT,
         description,
+        deadline: spec.deadline,
+        reservedConcurrentExecutions: settings.reservedConcurrency?.[spec.id],
         environment,
         logRetention: settings.logRetention,
         logRemovalPolicy: settings.logRemovalPolicy,
       });
-      this.functions[functionId] = fn;
+      this.functions[spec.id] = fn;
       return fn;
     };
 
@@ -99,24 +107,39 @@ export class ChatStack extends Stack {
       throttle: settings.throttle,
       accessLogRetention: settings.logRetention,
       accessLogRemovalPolicy: settings.logRemovalPolicy,
-      notRouted: newFunction(NOT_ROUTED.id, NOT_ROUTED.entry, 'Requests no route matched: 404, or 405 on a known path').live,
+      notRouted: newFunction(NOT_ROUTED, 'Requests no route matched: 404, or 405 on a known path').live,
     });
     const adminRouteArns: string[] = [];
     for (const route of ROUTES) {
-      const fn = newFunction(route.id, route.entry, `${route.method} ${route.path}`);
+      const fn = newFunction(route, `${route.method} ${route.path}`);
       fn.bindTable(this.table, route.dynamodbActions, { queriesCreateTimeIndex: route.queriesCreateTimeIndex });
       const routes = this.api.addChatRoute(route, fn.live);
       if (route.authorization === 'iam') adminRouteArns.push(...routes.map((r) => r.routeArn));
     }
 
+    this.push = new ChatPush(this, 'Push', {
+      apiName: `${this.stackName}-push`,
+      description: `Group chat push (${props.stage})`,
+      table: this.table,
+      authorization,
+      projectRoot: PROJECT_ROOT,
+      environment,
+      throttle: settings.throttle,
+      logRetention: settings.logRetention,
+      logRemovalPolicy: settings.logRemovalPolicy,
+    });
+
+    // The push functions release with the stack update (no canary): a failed push loses no message,
+    // which clients fetch by polling on reconnect, and the previous version stays one alias move away.
     const aliases: Record<string, lambda.Alias> = Object.fromEntries(Object.entries(this.functions).map(([id, fn]) => [id, fn.live]));
     const canary = settings.release === 'canary';
     this.monitoring = new ChatMonitoring(this, 'Monitoring', {
       namePrefix: this.stackName,
-      functions: this.functions,
-      functionTimeout: FUNCTION_TIMEOUT,
+      functions: { ...this.functions, ...this.push.functions },
       httpApi: this.api,
       table: this.table,
+      tableOperations: [...new Set([...ROUTE_TABLE_OPERATIONS, ...tableOperationsOf(PUSH_TABLE_ACTIONS)])].sort(),
+      push: { pushApi: this.push.api, pushStageName: this.push.stage.stageName, fanout: this.push.fanout, fanoutFailures: this.push.failureQueue },
       alarmEmail: props.alarmEmail,
       canaryAliases: canary ? aliases : undefined,
     });
@@ -156,6 +179,7 @@ export class ChatStack extends Stack {
       });
       new CfnOutput(this, 'DomainTargetZoneId', { value: this.domain.domainName.regionalHostedZoneId, description: 'The hosted zone id of DomainTarget, for an alias record' });
     }
+    new CfnOutput(this, 'PushUrl', { value: this.push.url, description: 'The push endpoint: clients connect to <PushUrl>?chapters=<ids>&token=<JWT>' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The chat table' });
     new CfnOutput(this, 'AdminRouteArns', {
       value: adminRouteArns.join(','),

@@ -17,13 +17,18 @@ export interface ChatTableProps {
 // dynamodb.Table (AWS::DynamoDB::Table), not TableV2: cdk-nag's PITR rule only checks this type.
 export class ChatTable extends dynamodb.Table {
   constructor(scope: Construct, id: string, props: ChatTableProps) {
-    const { partitionKey, sortKey, createTimeIndex, timeToLiveAttribute } = TABLE;
+    const { partitionKey, sortKey, createTimeIndex, timeToLiveAttribute, streamViewType } = TABLE;
     super(scope, id, {
       partitionKey: attribute(partitionKey),
       sortKey: attribute(sortKey),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Which keys DynamoDB throttles: a hot chapter's partition (chapter_id) shows in CloudWatch
+      // Contributor Insights (docs/operations.md). Throttled requests only: nothing counted while all is well.
+      contributorInsightsSpecification: { enabled: true, mode: dynamodb.ContributorInsightsMode.THROTTLED_KEYS },
       timeToLiveAttribute,
+      // Read by the push fan-out (lib/push.ts); reads by a Lambda event source mapping cost nothing.
+      stream: dynamodb.StreamViewType[streamViewType],
       removalPolicy: props.removalPolicy,
       deletionProtection: props.deletionProtection,
     });

@@ -6,8 +6,10 @@
  *   alarm-topic.ts      the topic, its policy, the optional e-mail subscription
  *   alarms.ts           what every alarm shares (period, name, actions)
  *   function-alarms.ts  per function: crashes and timeouts, throttles, p99 duration
- *   api-alarms.ts       the API stage's 5xx and 4xx rates
+ *   api-alarms.ts       the API stage's 5xx and 4xx rates, and each route's 5xx rate
+ *   answer-alarms.ts    the requests the functions answered 503 or 500 (their own metrics)
  *   table-alarms.ts     DynamoDB throttles and system errors
+ *   push-alarms.ts      the push fan-out behind its stream or giving up, the WebSocket API's errors
  *   canary-alarms.ts    per minute, what rolls a canary release back (stages that release by canary)
  *   dashboard.ts        alarm status, each group's graphs, the functions' own metrics
  */
@@ -17,10 +19,12 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AlarmTopic } from './monitoring/alarm-topic';
 import { AlarmFactory } from './monitoring/alarms';
+import { AnswerAlarms } from './monitoring/answer-alarms';
 import { ApiAlarms, type ApiAlarmsProps } from './monitoring/api-alarms';
 import { CanaryAlarms } from './monitoring/canary-alarms';
 import { ChatDashboard } from './monitoring/dashboard';
 import { FunctionAlarms, type FunctionAlarmsProps } from './monitoring/function-alarms';
+import { PushAlarms, type PushAlarmsProps } from './monitoring/push-alarms';
 import { TableAlarms, type TableAlarmsProps } from './monitoring/table-alarms';
 
 /**
@@ -44,6 +48,11 @@ export interface ChatMonitoringProps extends FunctionAlarmsProps, ApiAlarmsProps
    * @default - no subscription; subscribe to `topic` by other means
    */
   readonly alarmEmail?: string;
+  /**
+   * The push side (lib/push.ts): adds its alarms and a dashboard row.
+   * @default - no push alarms
+   */
+  readonly push?: PushAlarmsProps;
 }
 
 export class ChatMonitoring extends Construct {
@@ -67,14 +76,16 @@ export class ChatMonitoring extends Construct {
     const alarms = new AlarmFactory(this, props.namePrefix, this.topic);
     const functionAlarms = new FunctionAlarms(alarms, props);
     const apiAlarms = new ApiAlarms(alarms, props);
+    new AnswerAlarms(alarms);
     const tableAlarms = new TableAlarms(alarms, props);
+    const pushAlarms = props.push && new PushAlarms(alarms, props.push);
     if (props.canaryAliases) this.rollbackAlarms = new CanaryAlarms(alarms, { ...props, aliases: props.canaryAliases }).rollbackAlarms;
     this.alarms = alarms.alarms;
 
     this.dashboard = new ChatDashboard(this, 'Dashboard', {
       dashboardName: `${props.namePrefix}-${Stack.of(this).region}`,
       alarms: this.alarms,
-      rows: [apiAlarms.graphs, functionAlarms.graphs, tableAlarms.graphs],
+      rows: [apiAlarms.graphs, apiAlarms.routeGraphs, functionAlarms.graphs, tableAlarms.graphs, ...(pushAlarms ? [pushAlarms.graphs] : [])],
     });
   }
 }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MEMBERSHIP_MODES, type MembershipMode } from '../lambda/contract';
 import type { Authorization } from './chat-api';
+import { reservableIn, reservationsFor, UNRESERVED_MINIMUM } from './concurrency';
 import { DEFAULT_STAGE, RELEASE_STRATEGIES, STAGES, isStageName, type ReleaseStrategy, type StageName, type StageSettings } from './stages';
 
 /** Every setting's key: in stages.json under a stage, or as CDK context. docs/operations.md lists them. */
@@ -33,6 +34,10 @@ export const CONTEXT = {
   /** Override the stage's API throttling (requests per second, burst). */
   throttleRate: 'throttleRate',
   throttleBurst: 'throttleBurst',
+  /** The account's Lambda concurrency quota in the stack's region (default: the stage's; AWS's default is 1 000). */
+  accountConcurrency: 'accountConcurrency',
+  /** Override functions' reserved concurrency: `FindGroupChat:200,SendGroupChat:40`, or an object in stages.json (default: Little's law, lib/concurrency.ts). */
+  reservedConcurrency: 'reservedConcurrency',
   /** `managed` or `self`: who decides a chapter's members (default: the stage's; `self` for an open demo). */
   membership: 'membership',
   /** `canary` or `allAtOnce`: how a deploy moves traffic to new code (default: the stage's). */
@@ -131,11 +136,15 @@ export function resolveSettings({ context, projectRoot, deployRegion }: Settings
     // An open demo trusts headers anyway: users join on their own there unless asked otherwise.
     membership: read.oneOf<MembershipMode>(CONTEXT.membership, MEMBERSHIP_MODES) ?? ('openDemo' in authorization ? 'self' : defaults.membership),
     release: read.oneOf<ReleaseStrategy>(CONTEXT.release, RELEASE_STRATEGIES) ?? defaults.release,
+    accountConcurrency: read.positiveInteger(CONTEXT.accountConcurrency) ?? defaults.accountConcurrency,
   };
+  const throttleRate = traits.throttle.rateLimit;
+  if (throttleRate === undefined) throw new Error(`stage ${stage} has no throttle rate (lib/stages.ts): it sizes the reserved concurrency`);
+  const reservations = reservedConcurrencyOf(read, reservationsFor(throttleRate), traits.accountConcurrency);
 
   return {
     stage,
-    traits,
+    traits: { ...traits, reservedConcurrency: reservations },
     authorization,
     corsOrigins: read.list(CONTEXT.corsOrigins, (origin) => origin === '*' || /^https?:\/\/[^/\s?#]+$/.test(origin), 'origins like https://app.example.com'),
     alarmEmail: read.matching(CONTEXT.alarmEmail, /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an e-mail address'),
@@ -148,6 +157,25 @@ export function resolveSettings({ context, projectRoot, deployRegion }: Settings
         : []),
     ],
   };
+}
+
+/**
+ * Each function's reserved concurrency: Little's law on the throttle (`derived`), with the stage's
+ * `reservedConcurrency` overrides; refused when they would leave less than 100 of the account's
+ * quota unreserved (AWS refuses such a deploy, later and with less to go on).
+ */
+function reservedConcurrencyOf(read: Reader, derived: Record<string, number>, accountConcurrency: number): Record<string, number> {
+  const reservations = { ...derived, ...read.functionNumbers(CONTEXT.reservedConcurrency, Object.keys(derived)) };
+  const total = Object.values(reservations).reduce((sum, n) => sum + n, 0);
+  if (total > reservableIn(accountConcurrency)) {
+    const each = Object.entries(reservations).map(([id, n]) => `${id} ${n}`).join(', ');
+    throw new ContextError(
+      `the functions' reserved concurrency adds up to ${total} (${each}), but an account with a quota of ${accountConcurrency} concurrent executions ` +
+        `can reserve at most ${reservableIn(accountConcurrency)} (AWS keeps ${UNRESERVED_MINIMUM} unreserved): raise the account's quota and set ` +
+        `${CONTEXT.accountConcurrency}, lower ${CONTEXT.throttleRate}, or set ${CONTEXT.reservedConcurrency} (docs/operations.md, "Reserved concurrency")`,
+    );
+  }
+  return reservations;
 }
 
 function authorizationOf(read: Reader, stage: StageName): Authorization {
@@ -296,6 +324,32 @@ class Reader {
     if (found.value === true || found.value === 'true') return true;
     if (found.value === false || found.value === 'false') return false;
     throw new ContextError(`${found.label} must be true or false, got ${JSON.stringify(found.value)}`);
+  }
+
+  positiveInteger(key: SettingKey): number | undefined {
+    const n = this.positiveNumber(key);
+    if (n !== undefined && !Number.isInteger(n)) throw new ContextError(`${this.labelOf(key)} must be a whole number, got ${n}`);
+    return n;
+  }
+
+  /**
+   * Whole numbers ≥ 1 by function id, for some of `ids`: an object (stages.json), or `Id:n` pairs,
+   * comma-separated. An unknown id is refused with the known ones.
+   */
+  functionNumbers(key: SettingKey, ids: readonly string[]): Record<string, number> {
+    const found = this.setting(key);
+    if (!found) return {};
+    const pairs = isObject(found.value)
+      ? Object.entries(found.value)
+      : (text(found.value, found.label) ?? '').split(',').filter((pair) => pair.trim()).map((pair) => pair.split(':').map((part) => part.trim()));
+    const numbers: Record<string, number> = {};
+    for (const [id, value] of pairs) {
+      if (!ids.includes(id)) throw new ContextError(`${found.label}: no function "${id}"; the functions are ${ids.join(', ')}`);
+      const n = typeof value === 'number' ? value : Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new ContextError(`${found.label}: ${id} must be a whole number ≥ 1, got ${JSON.stringify(value)}`);
+      numbers[id] = n;
+    }
+    return numbers;
   }
 
   positiveNumber(key: SettingKey): number | undefined {

@@ -45,6 +45,17 @@ export interface StageSettings {
   readonly membership: MembershipMode;
   /** How a deploy moves traffic to new code: gradually with automatic rollback, or at once. */
   readonly release: ReleaseStrategy;
+  /**
+   * The Lambda concurrency quota of the account and region the stage deploys to. Its functions'
+   * reserved concurrency must leave 100 of it unreserved (AWS's rule); synth refuses otherwise.
+   */
+  readonly accountConcurrency: number;
+  /**
+   * Concurrent executions reserved for each function, by function id. Not set here: resolveSettings
+   * derives them from the throttle by Little's law (lib/concurrency.ts), then applies the stage's
+   * `reservedConcurrency` overrides.
+   */
+  readonly reservedConcurrency?: Readonly<Record<string, number>>;
 }
 
 /** Throwaway data and logs: everything goes with `cdk destroy`, and deploys take effect at once. */
@@ -54,6 +65,8 @@ const DISPOSABLE = {
   logRetention: RetentionDays.ONE_WEEK,
   logRemovalPolicy: RemovalPolicy.DESTROY,
   release: 'allAtOnce',
+  // AWS's default quota: a fresh account takes the stage (its reservations leave 100 unreserved).
+  accountConcurrency: 1000,
 } as const;
 
 export const STAGES = {
@@ -76,6 +89,9 @@ export const STAGES = {
     // Membership is enrolment: the course platform knows it, users do not decide it.
     membership: 'managed',
     release: 'canary',
+    // Its reservations at 1 000 requests/s need more than AWS's default 1 000: request this quota
+    // for prod's account and region before the first deploy (docs/operations.md, "Reserved concurrency").
+    accountConcurrency: 6000,
   },
   /**
    * A disposable stack for demos, with dev's traits; stages.json makes it the open demo (no

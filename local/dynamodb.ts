@@ -8,6 +8,7 @@ import {
   DeleteTableCommand,
   DescribeTableCommand,
   ListTablesCommand,
+  ResourceInUseException,
   ResourceNotFoundException,
   waitUntilTableExists,
   waitUntilTableNotExists,
@@ -69,7 +70,12 @@ export async function ensureTable(db: DynamoDBDocumentClient, tableName: string)
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
-  await db.send(new CreateTableCommand(createTableInput(tableName)));
+  try {
+    await db.send(new CreateTableCommand(createTableInput(tableName)));
+  } catch (error) {
+    // A first attempt that timed out (a cold engine's first CreateTable can take over a second) created it.
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
   await waitUntilTableExists({ client: db as unknown as DynamoDBClient, maxWaitTime: 120, minDelay: 1 }, { TableName: tableName });
 }
 

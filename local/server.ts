@@ -10,6 +10,7 @@ import { ErrorCode } from '../lambda/contract';
 import { handler as notRouted } from '../lambda/handlers/not-routed';
 import { envelope } from '../lambda/http/envelope';
 import { apiGatewayEvent, matchRoute, parseUrl } from './api-gateway-event';
+import { serveDemoPage } from './demo-page';
 import type { RouteHandlers } from './handlers';
 import { lambdaContext } from './lambda-context';
 
@@ -37,6 +38,8 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 export function createLocalServer(handlers: RouteHandlers): Server {
   return createServer(async (req, res) => {
     try {
+      // GET / and its two files: the demo chat page (local/demo-page.ts); everything else is the API's.
+      if (await serveDemoPage(req, res)) return;
       const body = await readBody(req);
       if (body === undefined) return send(res, envelope(ErrorCode.PayloadTooLarge, 'request body is too large', null));
       const route = matchRoute(req.method ?? '', parseUrl(req.url ?? '/').pathname);

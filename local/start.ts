@@ -25,6 +25,7 @@ import {
   useLocalEnvironment,
 } from './environment';
 import { loadHandlers } from './handlers';
+import { startLocalPush } from './push';
 import { createLocalServer } from './server';
 
 /** How often the launchers are looked at. */
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
   const db = await startLocalDatabase({ memory, port: Number(process.env.DYNAMODB_PORT ?? DEFAULT_DYNAMODB_PORT) });
   useLocalEnvironment(db);
   const server = createLocalServer(await loadHandlers());
+  // The WebSocket API at /push on the same port, fed by DynamoDB Local's stream (local/push/).
+  const push = await startLocalPush(server, db);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
@@ -58,7 +61,12 @@ async function main(): Promise<void> {
     announcement.forget();
     server.close();
     server.closeAllConnections();
-    void db.close().then(() => process.exit(0));
+    // Connections end first (their $disconnects still reach the database), then the database.
+    void push
+      .close()
+      .catch((error: unknown) => console.error(error))
+      .then(() => db.close())
+      .then(() => process.exit(0));
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
   process.once('exit', () => announcement.forget());
@@ -74,6 +82,8 @@ async function main(): Promise<void> {
       ? 'Membership: self (users join and leave; the admin routes are open here, deployed they need IAM)'
       : 'Membership: managed (join and leave answer 403; POST /admin/add_members is open here, deployed it needs IAM)',
   );
+  console.log(`Demo chat page: ${url}/ (open it in two windows, as two users)`);
+  console.log(`Push (WebSocket): ${url.replace('http', 'ws')}${push.path}?chapters=${DEMO_CHAPTER_ID}&user_id=42&user_type=2&user_name=Ada (members only; new messages arrive as they are sent)`);
   console.log(`Try it:\n  curl -s -X POST ${url}/message/find_group_chat -d 'id=${DEMO_CHAPTER_ID}&msg_time=0'`);
 }
 

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   say(`exact idle poll (${auth === 'jwt' ? 'authz on' : 'open'}), ${polls} polls each, interleaved with the floor; second round is the warmer one\n`);
   for (let round = 1; round <= 2; round++) {
     for (const [name, handler] of Object.entries(handlers)) {
-      const { a, b } = await interleave(timedHandler(handler, event), timedFloor(store, 'exact', auth, db.small), polls, 300);
+      const { a, b } = await interleave(timedHandler(handler, event), timedFloor(store, auth, db.small), polls, 300);
       const [h, f, hc, fc] = [summary(a.ms), summary(b.ms), summary(a.cpu), summary(b.cpu)];
       say(
         `round ${round}, ${name.padEnd(22)} p50 ${h.p50.toFixed(3)} ms vs floor ${f.p50.toFixed(3)} ms (ratio ${(h.p50 / f.p50).toFixed(3)}); ` +

@@ -13,13 +13,8 @@ const store = chatStoreFromEnv();
 type Claims = { authorizer?: { jwt?: { claims?: Record<string, unknown> } } };
 
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const body = JSON.parse(event.body ?? '{}') as { id: number; last_id: number; limit?: number };
+  const body = JSON.parse(event.body ?? '{}') as { id: number };
   const userId = (event.requestContext as Claims).authorizer?.jwt?.claims?.user_id;
-  const out = await floorPoll(store, 'exact', {
-    chapterId: Number(body.id),
-    lastId: Number(body.last_id),
-    limit: Number(body.limit ?? 100),
-    userId: userId === undefined ? undefined : Number(userId),
-  });
+  const out = await floorPoll(store, { chapterId: Number(body.id), userId: userId === undefined ? undefined : Number(userId) });
   return { statusCode: 200, body: JSON.stringify(out) };
 }

@@ -4,14 +4,11 @@
  * the handler issues them in parallel, and nothing else (no middy, no parameter parsing, no
  * Powertools, no paging rules, no envelope).
  *
- * What a poll needs depends on the configuration:
- *  - open (IDENTITY_SOURCE=headers): exact = messagesAfterId (the `msg#… presence` Query); legacy =
- *    messagesByCreateTime (the index Query) and memberCount (the presence GetItem);
- *  - jwt (production: the caller must be a member): exact = that Query and isMember (a
- *    GetItem of `member#<uid>`); legacy = the index Query and memberCountAndMembership (one
- *    BatchGetItem of {presence, member#<uid>}).
- * The runner checks that the handler sends these very requests (same operations and parameters),
- * so the page size (limit + 1) and the time range (msg_time + 1) below cannot drift unseen.
+ * An idle poll (the client holds the newest message) needs the same in both modes:
+ *  - open (IDENTITY_SOURCE=headers): chapterHead (an eventually consistent GetItem of `presence`);
+ *  - jwt (production: the caller must be a member): chapterHead and isMember (a strongly consistent
+ *    GetItem of `member#<uid>`), in parallel.
+ * The runner checks that the handler sends these very requests (same operations and parameters).
  */
 import { ENV } from '../../lambda/contract';
 import { createChatStore, dynamoDbConfig } from '../../lambda/data';
@@ -20,20 +17,10 @@ export type Auth = 'jwt' | 'open';
 export type Mode = 'exact' | 'legacy';
 
 /** The store's reads a poll uses (the data entry exports the store, not its port types). */
-export type PollStore = Pick<
-  ReturnType<typeof createChatStore>,
-  'messagesAfterId' | 'messagesByCreateTime' | 'memberCount' | 'memberCountAndMembership' | 'isMember'
->;
+export type PollStore = Pick<ReturnType<typeof createChatStore>, 'chapterHead' | 'isMember'>;
 
 export interface FloorPoll {
   chapterId: number;
-  /** Exact mode: the id the client holds. */
-  lastId?: number;
-  /** Legacy mode: the create_time the client holds, and the newest second the poll may serve. */
-  msgTime?: number;
-  newestSecond?: number;
-  /** Page size as the client asks (the handler reads one item more). */
-  limit: number;
   /** The caller (jwt configuration); undefined in the open configuration. */
   userId?: number;
 }
@@ -44,14 +31,7 @@ export function floorStore(endpoint: string, tableName: string): ReturnType<type
 }
 
 /** Issues the requests of one idle poll and resolves when all have answered. */
-export function floorPoll(store: PollStore, mode: Mode, p: FloorPoll): Promise<unknown> {
-  const member = p.userId !== undefined;
-  if (mode === 'exact') {
-    const query = store.messagesAfterId(p.chapterId, p.lastId!, p.limit + 1);
-    return member ? Promise.all([query, store.isMember(p.chapterId, p.userId!, { consistent: false })]) : query;
-  }
-  return Promise.all([
-    store.messagesByCreateTime(p.chapterId, p.msgTime! + 1, p.newestSecond!, p.limit + 1),
-    member ? store.memberCountAndMembership(p.chapterId, p.userId!) : store.memberCount(p.chapterId),
-  ]);
+export function floorPoll(store: PollStore, p: FloorPoll): Promise<unknown> {
+  const head = store.chapterHead(p.chapterId);
+  return p.userId === undefined ? head : Promise.all([head, store.isMember(p.chapterId, p.userId)]);
 }

@@ -32,7 +32,7 @@ export async function measureWarm(
   const results: WarmResult[] = [];
   for (const { auth, mode } of configs) {
     const h = timedHandler(handlers[auth], pollEvent(idlePollBody(mode, db.small), auth));
-    const f = timedFloor(store, mode, auth, db.small);
+    const f = timedFloor(store, auth, db.small);
     const { a, b } = await interleave(h, f, n, warmup);
     results.push({ auth, mode, handler: summary(a.ms), floor: summary(b.ms), handlerCpuMs: summary(a.cpu).mean, floorCpuMs: summary(b.cpu).mean });
   }

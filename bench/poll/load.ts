@@ -30,7 +30,7 @@ export interface LoadResult {
  * Starts `npm start -- --memory` in its own process group (npm, tsx, the server and its java
  * process); resolves with the API URL and its database's endpoint.
  */
-function startServer(): Promise<{ child: ChildProcess; url: string; endpoint: string }> {
+export function startServer(): Promise<{ child: ChildProcess; url: string; endpoint: string }> {
   const child = spawn('npm', ['start', '--', '--memory'], {
     cwd: PROJECT_ROOT,
     // Its own DynamoDB Local on a free port, never an engine DYNAMODB_ENDPOINT names.
@@ -56,7 +56,7 @@ function startServer(): Promise<{ child: ChildProcess; url: string; endpoint: st
 }
 
 /** Ends the process group this module started (npm, tsx, the server and its java process), by its id. */
-function stopServer(child: ChildProcess): Promise<void> {
+export function stopServer(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 5000);
     child.once('exit', () => {

@@ -7,7 +7,6 @@ import { ROUTES, type RouteSpec } from '../../lambda/contract';
 import { apiGatewayEvent } from '../../local/api-gateway-event';
 import type { LambdaHandler } from '../../local/handlers';
 import { lambdaContext } from '../../local/lambda-context';
-import { newestServableSecond } from '../../lambda/domain/find-group-chat';
 import { floorPoll, type Auth, type Mode, type PollStore } from './floor';
 import { USER_ID, type Chapter } from './setup';
 
@@ -26,7 +25,7 @@ export function pollEvent(body: Record<string, number>, auth: Auth): APIGatewayP
 }
 
 /** The event API Gateway delivers for a call of `route` by `userId`; with `auth` jwt, the authorizer's verified claims. */
-export function routeEvent(route: RouteSpec, body: Record<string, number>, auth: Auth, userId = USER_ID): APIGatewayProxyEventV2 {
+export function routeEvent(route: RouteSpec, body: Record<string, number | string>, auth: Auth, userId = USER_ID): APIGatewayProxyEventV2 {
   const event = apiGatewayEvent({
     method: route.method,
     url: route.path,
@@ -61,21 +60,11 @@ export function timedHandler(handler: LambdaHandler, event: APIGatewayProxyEvent
 }
 
 /** A timed floor poll (the same requests, through the store directly). */
-export function timedFloor(store: PollStore, mode: Mode, auth: Auth, chapter: Chapter): Timed {
+export function timedFloor(store: PollStore, auth: Auth, chapter: Chapter): Timed {
   return async () => {
-    const p = floorParams(mode, auth, chapter, Date.now());
     const t0 = performance.now();
-    await floorPoll(store, mode, p);
+    await floorPoll(store, { chapterId: chapter.id, userId: auth === 'jwt' ? USER_ID : undefined });
     return performance.now() - t0;
-  };
-}
-
-function floorParams(mode: Mode, auth: Auth, chapter: Chapter, nowMs: number) {
-  return {
-    chapterId: chapter.id,
-    limit: PAGE_LIMIT,
-    userId: auth === 'jwt' ? USER_ID : undefined,
-    ...(mode === 'exact' ? { lastId: chapter.lastId } : { msgTime: chapter.lastTime, newestSecond: newestServableSecond(nowMs) }),
   };
 }
 

@@ -58,7 +58,7 @@ export async function countRequests(bundle: string, db: BenchDatabase, configs: 
       for (let i = 0; i < polls; i++) await h();
       const recorded = proxy.take();
       const oneHandlerPoll = (await h(), proxy.take());
-      await timedFloor(store, mode, auth, db.small)();
+      await timedFloor(store, auth, db.small)();
       const oneFloorPoll = proxy.take();
       const [hs, fs] = [requestSet(oneHandlerPoll), requestSet(oneFloorPoll)];
       const matches = canonical(hs) === canonical(fs);

@@ -51,5 +51,9 @@ export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 200;
 /** send_group_chat's `msg_body`, in characters (code points) after trimming. */
 export const MAX_MESSAGE_LENGTH = 2000;
+/** A user's name (the identity's `user_name`), in characters (code points) after trimming. */
+export const MAX_USER_NAME_LENGTH = 64;
+/** send_group_chat's `client_msg_id`: 1 to this many letters, digits, '.', '_', ':' or '-'. */
+export const MAX_CLIENT_MSG_ID_LENGTH = 64;
 /** The admin routes' `user_ids`: at most this many ids per call. */
 export const MAX_USER_IDS_PER_CALL = 100;

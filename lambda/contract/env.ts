@@ -12,6 +12,13 @@ export const ENV = {
   userIdClaim: 'JWT_CLAIM_USER_ID',
   userTypeClaim: 'JWT_CLAIM_USER_TYPE',
   userNameClaim: 'JWT_CLAIM_USER_NAME',
+  /** Push functions that verify tokens themselves (lambda/contract/push.ts): the stack's JWT issuer and its audiences (comma-separated). */
+  jwtIssuer: 'JWT_ISSUER',
+  jwtAudience: 'JWT_AUDIENCE',
+  /** The issuer's JWKS; unset means `<issuer>/.well-known/jwks.json`. */
+  jwtJwksUri: 'JWT_JWKS_URI',
+  /** The WebSocket API's management endpoint (`https://<api id>.execute-api.<region>.amazonaws.com/<stage>`) the fan-out posts to. */
+  pushConnectionsEndpoint: 'PUSH_CONNECTIONS_ENDPOINT',
   /** Who decides a chapter's members: one of MEMBERSHIP_MODES; unset means `managed` (never open joins by accident). */
   membership: 'MEMBERSHIP',
   /** Powertools' own settings (the logs' `service`, the metrics' namespace, metrics off). */

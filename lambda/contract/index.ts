@@ -6,5 +6,6 @@
 export * from './api';
 export * from './env';
 export * from './metrics';
+export * from './push';
 export * from './routes';
 export * from './table';

@@ -4,6 +4,8 @@
  * authorization), and the local server serves the same handlers on the same paths.
  */
 
+import { DEADLINES, type Deadline } from './table';
+
 /**
  * Who may call a route:
  * - `user`: an app user, as the stack authorizes users — a verified JWT (the JWT authorizer), or in
@@ -31,6 +33,14 @@ export interface RouteSpec {
    * `dynamodbActions`; CloudWatch reports its throttles and errors as the TransactWriteItems operation).
    */
   readonly transactWrites?: boolean;
+  /** Its time limits: the DynamoDB client's, the handler's answer, the Lambda timeout (DEADLINES in ./table). */
+  readonly deadline: Deadline;
+  /**
+   * The share of the stage's API throttle rate, in %, this route is sized for. With the deadline it
+   * sizes the function's reserved concurrency (Little's law: lib/concurrency.ts); beyond that Lambda
+   * throttles the route, so a slow database cannot take the account's concurrency.
+   */
+  readonly trafficPercent: number;
 }
 
 export const ROUTES: readonly RouteSpec[] = [
@@ -40,9 +50,11 @@ export const ROUTES: readonly RouteSpec[] = [
     path: '/message/find_group_chat',
     authorization: 'user',
     entry: 'lambda/handlers/find-group-chat.ts',
-    // Query: messages; GetItem: member_count, membership; BatchGetItem: both at once (legacy polls).
-    dynamodbActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+    // GetItem: the chapter's head (presence), membership; Query: messages (table, or the index in legacy mode).
+    dynamodbActions: ['dynamodb:Query', 'dynamodb:GetItem'],
     queriesCreateTimeIndex: true,
+    deadline: DEADLINES.poll,
+    trafficPercent: 90,
   },
   {
     id: 'SendGroupChat',
@@ -51,9 +63,11 @@ export const ROUTES: readonly RouteSpec[] = [
     authorization: 'user',
     entry: 'lambda/handlers/send-group-chat.ts',
     // GetItem: membership, reservation, id holder; Query: newest message; PutItem: message,
-    // reservation; UpdateItem: moving a reservation.
+    // reservation; UpdateItem: moving a reservation, recording the newest message.
     dynamodbActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     queriesCreateTimeIndex: false,
+    deadline: DEADLINES.write,
+    trafficPercent: 5,
   },
   {
     id: 'JoinGroupChat',
@@ -65,6 +79,8 @@ export const ROUTES: readonly RouteSpec[] = [
     dynamodbActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
     queriesCreateTimeIndex: false,
     transactWrites: true,
+    deadline: DEADLINES.write,
+    trafficPercent: 1,
   },
   {
     id: 'LeaveGroupChat',
@@ -76,6 +92,8 @@ export const ROUTES: readonly RouteSpec[] = [
     dynamodbActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
     queriesCreateTimeIndex: false,
     transactWrites: true,
+    deadline: DEADLINES.write,
+    trafficPercent: 1,
   },
   {
     id: 'AdminAddMembers',
@@ -87,6 +105,8 @@ export const ROUTES: readonly RouteSpec[] = [
     dynamodbActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
     queriesCreateTimeIndex: false,
     transactWrites: true,
+    deadline: DEADLINES.write,
+    trafficPercent: 1,
   },
   {
     id: 'AdminRemoveMembers',
@@ -98,6 +118,8 @@ export const ROUTES: readonly RouteSpec[] = [
     dynamodbActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'],
     queriesCreateTimeIndex: false,
     transactWrites: true,
+    deadline: DEADLINES.write,
+    trafficPercent: 1,
   },
 ];
 
@@ -105,4 +127,17 @@ export const ROUTES: readonly RouteSpec[] = [
  * The function behind the `$default` route: requests no route matched (404, or 405 on a known
  * path). It uses no table. "Not routed" is its one name: construct id, file and function.
  */
-export const NOT_ROUTED = { id: 'NotRouted', entry: 'lambda/handlers/not-routed.ts' } as const;
+export const NOT_ROUTED = {
+  id: 'NotRouted',
+  entry: 'lambda/handlers/not-routed.ts',
+  // It answers at once, touching nothing: the shortest deadline, and a sliver of the traffic (mistakes, scanners).
+  deadline: DEADLINES.poll,
+  trafficPercent: 1,
+} as const;
+
+/** The route with this id (a handler names its own, to take its deadline from here); throws on an unknown id. */
+export function routeNamed(id: string): RouteSpec {
+  const route = ROUTES.find((r) => r.id === id);
+  if (!route) throw new Error(`no route ${id} in ROUTES`);
+  return route;
+}

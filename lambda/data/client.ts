@@ -1,21 +1,22 @@
 /**
  * The DynamoDB document client every function shares (one per container, created at init), with the
- * timeouts and attempts of the contract's DYNAMODB_TIMEOUTS (lambda/contract/table.ts says why).
+ * timeouts and attempts of its route's deadline (DEADLINES in lambda/contract/table.ts says why);
+ * tools and tests that name no route get DYNAMODB_TIMEOUTS, the writes' limits.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DYNAMODB_TIMEOUTS, ENV } from '../contract';
+import { DYNAMODB_TIMEOUTS, ENV, type DynamoDbCallLimits } from '../contract';
 
 /** Region of a client pointed at another engine when AWS_REGION is unset: a real region's name, which every engine accepts. */
 export const DEFAULT_LOCAL_REGION = 'us-east-1';
 
-export function dynamoDbConfig(env: NodeJS.ProcessEnv = process.env): DynamoDBClientConfig {
+export function dynamoDbConfig(env: NodeJS.ProcessEnv = process.env, limits: DynamoDbCallLimits = DYNAMODB_TIMEOUTS): DynamoDBClientConfig {
   const endpoint = env[ENV.dynamodbEndpoint] || undefined;
   return {
-    maxAttempts: DYNAMODB_TIMEOUTS.maxAttempts,
+    maxAttempts: limits.maxAttempts,
     requestHandler: {
-      connectionTimeout: DYNAMODB_TIMEOUTS.connectionTimeoutMs,
-      requestTimeout: DYNAMODB_TIMEOUTS.requestTimeoutMs,
+      connectionTimeout: limits.connectionTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
       throwOnRequestTimeout: true,
     },
     ...(endpoint && {

@@ -3,10 +3,11 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../contract';
 
 export function createTableInput(tableName: string): CreateTableCommandInput {
-  const { partitionKey, sortKey, createTimeIndex } = TABLE;
+  const { partitionKey, sortKey, createTimeIndex, streamViewType } = TABLE;
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
+    StreamSpecification: { StreamEnabled: true, StreamViewType: streamViewType },
     AttributeDefinitions: [
       { AttributeName: partitionKey.name, AttributeType: partitionKey.type },
       { AttributeName: sortKey.name, AttributeType: sortKey.type },

@@ -8,6 +8,8 @@ import { BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws
 import type { Message } from '../contract';
 import type { Member } from '../ports/chat-store';
 import { memberItem, messageItem, presenceItem } from './items';
+import { messageLog } from './message-log';
+import { TableAccess } from './table-access';
 
 export interface ChapterHistory {
   messages?: readonly Message[];
@@ -30,7 +32,8 @@ function historyItems(chapterId: number, history: ChapterHistory): Record<string
 /**
  * Overwrites what is there, in batches (`parallel` batches in flight; items DynamoDB leaves
  * unprocessed are sent again). With `onlyAbsent`, writes one item at a time and keeps every item
- * that exists already (idempotent and non-destructive): the number written is returned.
+ * that exists already (idempotent and non-destructive): the number written is returned. The newest
+ * message is recorded last, as a send records it, so that polls read the messages.
  */
 export async function writeHistory(
   db: DynamoDBDocumentClient,
@@ -39,7 +42,13 @@ export async function writeHistory(
   history: ChapterHistory,
   { onlyAbsent = false, parallel = 4 } = {},
 ): Promise<number> {
-  const items = historyItems(chapterId, history);
+  const written = await writeItems(db, tableName, historyItems(chapterId, history), onlyAbsent, parallel);
+  const newest = history.messages?.length ? history.messages.reduce((a, b) => (b.id > a.id ? b : a)) : undefined;
+  if (newest) await messageLog(new TableAccess({ db, stampedWrites: db }, tableName)).recordNewest(chapterId, newest);
+  return written;
+}
+
+async function writeItems(db: DynamoDBDocumentClient, tableName: string, items: Record<string, unknown>[], onlyAbsent: boolean, parallel: number): Promise<number> {
   if (onlyAbsent) {
     let written = 0;
     for (const Item of items) {

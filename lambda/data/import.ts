@@ -3,7 +3,9 @@
  * on a request path.
  *
  * - A message is one conditional PutItem (`attribute_not_exists(sk)`) of exactly the item a send
- *   writes (./items.ts' messageItem, with its second_seq): nothing is ever overwritten. BatchWriteItem
+ *   writes (./items.ts' messageItem, with its second_seq): nothing is ever overwritten.
+ * - Once every line is done, each chapter's newest message is recorded as a send records it
+ *   (./message-log.ts recordNewest; polls read the log only past the newest recorded). BatchWriteItem
  *   cannot carry a condition, so it is not used for messages. When the id is taken, the holder comes
  *   back with the failed condition (ReturnValuesOnConditionCheckFailure, no extra read; a GetItem
  *   where the engine does not return it) and is compared field by field: the same message is
@@ -43,6 +45,8 @@ export interface ImportTable {
   check(): Promise<void>;
   /** Stores the message unless its id is taken; never overwrites. */
   putMessage(chapterId: number, message: ImportedMessage): Promise<PutOutcome>;
+  /** Records the message as the chapter's newest unless a newer one is recorded. */
+  recordNewest(chapterId: number, message: Pick<Message, 'id' | 'create_time'>): Promise<void>;
   /** Adds those of `members` who are not members yet, counting them into member_count; returns how many it added. */
   addMembers(chapterId: number, members: readonly ImportedMember[]): Promise<number>;
   /** The chapter's messages with id ≤ upToId, oldest first, a page at a time (strongly consistent). */
@@ -141,6 +145,8 @@ export function openImportTable(config: DynamoDBClientConfig, tableName: string,
     },
 
     putMessage,
+
+    recordNewest: (chapterId, message) => store.recordNewest(chapterId, message),
 
     addMembers: (chapterId, members) => store.addMembers(chapterId, members),
 

@@ -2,10 +2,13 @@
 import { TABLE } from '../contract';
 import type { MessageLog } from '../ports/chat-store';
 import { loggedMessageFromItem, messageItem, type SendReservationItem } from './items';
-import { MESSAGE_SK_PREFIX, itemKey, messageSk, sendReservationSk } from './keys';
+import { StorageUnavailableError } from '../ports/errors';
+import { MESSAGE_SK_PREFIX, PRESENCE_SK, itemKey, messageSk, sendReservationSk } from './keys';
 import { conditionally, type TableAccess } from './table-access';
 
 const { partitionKey, sortKey } = TABLE;
+/** Conflicts with transactions on the presence item before recording the newest message gives up (a retry-safe 503). */
+const MAX_CONFLICTS = 6;
 
 export function messageLog(table: TableAccess): MessageLog {
   return {
@@ -25,6 +28,30 @@ export function messageLog(table: TableAccess): MessageLog {
     async message(chapterId, id) {
       const out = await table.get({ Key: itemKey(chapterId, messageSk(id)), ConsistentRead: true });
       return out.Item && loggedMessageFromItem(out.Item);
+    },
+
+    async recordNewest(chapterId, { id, create_time }) {
+      const record = () =>
+        conditionally(
+          table.update({
+            Key: itemKey(chapterId, PRESENCE_SK),
+            UpdateExpression: 'SET newest_id = :id, newest_time = :time',
+            ConditionExpression: 'attribute_not_exists(newest_id) OR newest_id < :id',
+            ExpressionAttributeValues: { ':id': id, ':time': create_time },
+          }),
+        );
+      // A failed condition means a newer message is recorded: done. A join or leave in flight on the
+      // presence item makes the update fail with a conflict, which the SDK does not retry: we do.
+      for (let conflicts = 0; ; conflicts++) {
+        try {
+          await record();
+          return;
+        } catch (error) {
+          if ((error as { name?: string }).name !== 'TransactionConflictException') throw error;
+          if (conflicts + 1 >= MAX_CONFLICTS) throw new StorageUnavailableError(error);
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** conflicts));
+        }
+      }
     },
 
     putMessageIfAbsent(chapterId, message) {

@@ -1,74 +1,68 @@
 /**
- * The polling queries: what find_group_chat reads. Exact mode is one Query on the table, legacy
- * mode a Query on the `by_create_time` index beside one small read of member_count (and membership).
+ * The polling reads: what find_group_chat reads. First the presence item (member_count and the
+ * newest message recorded), then — only when the client is behind — the messages, by id on the
+ * table or by create_time on the `by_create_time` index, one budgeted Query at a time.
  */
 import { TABLE } from '../contract';
-import type { PollReads } from '../ports/chat-store';
-import { messageFromItem } from './items';
-import { PRESENCE_SK, isMessageSk, itemKey, memberSk, messageSk } from './keys';
+import type { PageChunk, PollReads, ReadBudget } from '../ports/chat-store';
+import { MAX_INDEX_ENTRY_BYTES, MAX_MESSAGE_ITEM_BYTES, messageFromItem, type PresenceItem } from './items';
+import { LAST_MESSAGE_SK, PRESENCE_SK, itemKey, messageSk } from './keys';
 import type { TableAccess } from './table-access';
 
 const { partitionKey, sortKey, createTimeIndex } = TABLE;
+/** What one read unit of a strongly consistent read covers. */
+const BYTES_PER_READ_UNIT = 4096;
 
-export function pollReads(table: TableAccess, isMember: PollReads['isMember']): Omit<PollReads, 'isMember'> {
-  const memberCount = async (chapterId: number): Promise<number> => {
-    // Eventually consistent: the count is advisory (the seed says it may differ between requests) and this halves its cost.
-    const out = await table.get({ Key: itemKey(chapterId, PRESENCE_SK), ProjectionExpression: 'member_count' });
-    return (out.Item?.member_count as number | undefined) ?? 0;
+export function pollReads(table: TableAccess, isMember: PollReads['isMember']): PollReads {
+  /**
+   * One Query of at most `maxItems` whose worst case (every item of `largestItemBytes`) fits the
+   * budget; what it consumed (as DynamoDB reports it) is taken from the budget.
+   */
+  const budgetedQuery = async (
+    input: Parameters<TableAccess['query']>[0],
+    maxItems: number,
+    budget: ReadBudget,
+    largestItemBytes: number,
+  ): Promise<PageChunk> => {
+    const affordable = (units: number) => Math.floor((Math.floor(units) * BYTES_PER_READ_UNIT) / largestItemBytes);
+    const limit = Math.min(maxItems, affordable(budget.remaining));
+    if (limit < 1) return { messages: [], nextKey: input.ExclusiveStartKey, exhausted: true };
+    const out = await table.query({ ...input, ConsistentRead: true, Limit: limit, ReturnConsumedCapacity: 'TOTAL' });
+    const items = out.Items ?? [];
+    // An engine that does not report capacity is charged the worst case.
+    budget.remaining -= out.ConsumedCapacity?.CapacityUnits ?? Math.ceil((limit * largestItemBytes) / BYTES_PER_READ_UNIT);
+    return { messages: items.map(messageFromItem), nextKey: out.LastEvaluatedKey, exhausted: affordable(budget.remaining) < 1 };
   };
 
   return {
-    memberCount,
+    isMember,
 
-    /** One strongly consistent Query over `msg#<afterId+1> … presence`: the messages and, when the page is not full, the presence item. */
-    async messagesAfterId(chapterId, afterId, maxItems) {
-      const out = await table.query({
-        KeyConditionExpression: '#pk = :chapter AND #sk BETWEEN :from AND :presence',
-        ExpressionAttributeNames: { '#pk': partitionKey.name, '#sk': sortKey.name },
-        ExpressionAttributeValues: { ':chapter': chapterId, ':from': messageSk(afterId + 1), ':presence': PRESENCE_SK },
-        ConsistentRead: true,
-        Limit: maxItems,
-      });
-      const messages = [];
-      let count: number | undefined;
-      for (const item of out.Items ?? []) {
-        if (isMessageSk(item[sortKey.name] as string)) messages.push(messageFromItem(item));
-        else if (item[sortKey.name] === PRESENCE_SK) count = item.member_count as number;
-      }
-      return { messages, memberCount: count, truncated: out.LastEvaluatedKey !== undefined };
+    async chapterHead(chapterId) {
+      // Eventually consistent: a stale answer only makes a poll see a new message one poll later.
+      const out = await table.get({ Key: itemKey(chapterId, PRESENCE_SK), ProjectionExpression: 'member_count, newest_id, newest_time' });
+      const presence = out.Item as Partial<PresenceItem> | undefined;
+      return { memberCount: presence?.member_count ?? 0, newestId: presence?.newest_id, newestTime: presence?.newest_time };
     },
 
-    async messagesByCreateTime(chapterId, fromTime, toTime, maxItems, startKey) {
-      const out = await table.query({
+    messagesAfterId(chapterId, afterId, maxItems, budget, startKey) {
+      const input = {
+        KeyConditionExpression: '#pk = :chapter AND #sk BETWEEN :from AND :last',
+        ExpressionAttributeNames: { '#pk': partitionKey.name, '#sk': sortKey.name },
+        ExpressionAttributeValues: { ':chapter': chapterId, ':from': messageSk(afterId + 1), ':last': LAST_MESSAGE_SK },
+        ExclusiveStartKey: startKey,
+      };
+      return budgetedQuery(input, maxItems, budget, MAX_MESSAGE_ITEM_BYTES);
+    },
+
+    messagesByCreateTime(chapterId, fromTime, toTime, maxItems, budget, startKey) {
+      const input = {
         IndexName: createTimeIndex.name,
         KeyConditionExpression: '#pk = :chapter AND #t BETWEEN :from AND :to',
         ExpressionAttributeNames: { '#pk': partitionKey.name, '#t': createTimeIndex.sortKey.name },
         ExpressionAttributeValues: { ':chapter': chapterId, ':from': fromTime, ':to': toTime },
-        ConsistentRead: true,
-        Limit: maxItems,
         ExclusiveStartKey: startKey,
-      });
-      return { messages: (out.Items ?? []).map(messageFromItem), nextKey: out.LastEvaluatedKey };
-    },
-
-    /** One eventually consistent BatchGetItem; keys DynamoDB leaves unprocessed (under throttling) are read one by one, with the SDK's retries. */
-    async memberCountAndMembership(chapterId, userId) {
-      const presenceKey = itemKey(chapterId, PRESENCE_SK);
-      const memberKey = itemKey(chapterId, memberSk(userId));
-      const out = await table.batchGet([presenceKey, memberKey], {
-        ProjectionExpression: '#sk, member_count',
-        ExpressionAttributeNames: { '#sk': sortKey.name },
-      });
-      if ((out.UnprocessedKeys?.[table.name]?.Keys?.length ?? 0) > 0) {
-        const [count, member] = await Promise.all([memberCount(chapterId), isMember(chapterId, userId, { consistent: false })]);
-        return { memberCount: count, isMember: member };
-      }
-      const items = out.Responses?.[table.name] ?? [];
-      const presence = items.find((item) => item[sortKey.name] === PRESENCE_SK);
-      return {
-        memberCount: (presence?.member_count as number | undefined) ?? 0,
-        isMember: items.some((item) => item[sortKey.name] === memberKey[sortKey.name]),
       };
+      return budgetedQuery(input, maxItems, budget, MAX_INDEX_ENTRY_BYTES);
     },
   };
 }

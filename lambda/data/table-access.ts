@@ -5,6 +5,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -51,6 +52,13 @@ export class TableAccess {
   /** BatchGetItem of `keys` in this table. */
   batchGet(keys: Key[], options: Omit<NonNullable<BatchGetCommandInput['RequestItems']>[string], 'Keys'>) {
     return this.call(this.clients.db.send(new BatchGetCommand({ RequestItems: { [this.name]: { Keys: keys, ...options } } }), this.options()));
+  }
+
+  /** One BatchWriteItem deleting `keys` (at most 25) in this table; answers what was left unprocessed. */
+  batchDelete(keys: Key[]) {
+    return this.call(
+      this.clients.db.send(new BatchWriteCommand({ RequestItems: { [this.name]: keys.map((Key) => ({ DeleteRequest: { Key } })) } }), this.options()),
+    );
   }
 
   update(input: WithoutTable<UpdateCommandInput>) {

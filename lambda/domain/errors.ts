@@ -2,8 +2,8 @@
 
 /** The caller is not a member of the chapter, and the action is for members only. */
 export class NotMemberError extends Error {
-  constructor(readonly action: 'read' | 'send') {
-    super(`only members of this chapter may ${action === 'read' ? 'read it' : 'send'}`);
+  constructor(readonly action: 'read' | 'send' | 'subscribe') {
+    super(`only members of this chapter may ${action === 'read' ? 'read it' : action === 'send' ? 'send' : 'subscribe to it'}`);
     this.name = 'NotMemberError';
   }
 }

@@ -17,8 +17,12 @@ import type { LoggedMessage, MembershipReads, MessageLog } from '../ports/chat-s
 import { StorageUnavailableError } from '../ports/errors';
 import { ChatBusyError, ClientMsgIdReusedError, NotMemberError, SendUnsettledError } from './errors';
 
-/** At most this many messages share one create_time; more spill into the next second (bounds a legacy page). */
-export const MAX_MESSAGES_PER_SECOND = 200;
+/**
+ * At most this many messages share one create_time; more spill into the next second. A legacy page
+ * never ends inside a second, so this bounds it: a whole second of the largest messages, and the
+ * next message that proves the second ended, fit in one poll's read ceiling (POLL_READ_UNITS).
+ */
+export const MAX_MESSAGES_PER_SECOND = 25;
 /**
  * Puts of a message before the send gives up with a retry-safe 503. Each lost put means another
  * message got in, so with k writers racing on one chapter a send loses about (1 - 1/k)^n of the
@@ -60,6 +64,11 @@ export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, c
     if (holder.msg_body !== send.body) throw new ClientMsgIdReusedError();
     return withoutLogFields(holder);
   };
+  /** A stored message is answered only once it is recorded as the chapter's newest (polls read the log past that). */
+  const recorded = async (message: Message): Promise<Message> => {
+    await store.recordNewest(chapterId, message);
+    return message;
+  };
   const [member, reservedAtStart, newest] = await Promise.all([
     store.isMember(chapterId, sender.user_id),
     reservedId(),
@@ -84,7 +93,7 @@ export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, c
       } else if (reserved < next) {
         // The reserved id is taken: by an earlier attempt of this send, or by another message.
         const stored = ours(reserved === last?.id ? last : await store.message(chapterId, reserved));
-        if (stored) return stored;
+        if (stored) return await recorded(stored);
         const moved = await store.moveReservation(chapterId, sender.user_id, clientMsgId, reserved, next);
         reserved = moved ? next : await reservedId();
         if (!moved) continue;
@@ -97,12 +106,17 @@ export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, c
       puts++;
       const { create_time, second_seq } = stampAfter(last, clock()); // right before the put, on every attempt
       const message: Message = { id: next, ...sender, msg_body: send.body, create_time };
-      try {
-        if (await store.putMessageIfAbsent(chapterId, { ...message, origin, second_seq })) return message;
-      } catch (error) {
+      // The newest is recorded beside the put, not after it: a record for a put that loses its race or
+      // fails only makes polls read the log once more.
+      const [put, record] = await Promise.allSettled([
+        store.putMessageIfAbsent(chapterId, { ...message, origin, second_seq }),
+        store.recordNewest(chapterId, message),
+      ]);
+      if (put.status === 'fulfilled' && put.value) return record.status === 'fulfilled' ? message : await recorded(message);
+      if (put.status === 'rejected') {
         // One attempt per put (a retry must carry a fresh stamp): a transient failure is retried here.
-        if (!(error instanceof StorageUnavailableError)) throw error;
-        if (++failedPuts >= MAX_FAILED_PUTS) return await settle(store, chapterId, next, ours);
+        if (!(put.reason instanceof StorageUnavailableError)) throw put.reason;
+        if (++failedPuts >= MAX_FAILED_PUTS) return await recorded(await settle(store, chapterId, next, ours));
       }
       // Lost the race, failed, or won it and lost the answer: the holder of `next` tells which.
       await jitter(puts);
@@ -110,7 +124,7 @@ export async function sendGroupChat(store: MessageWriter, send: SendGroupChat, c
       // a time behind writers that kept going, and starve.
       const [holder, head] = await Promise.all([store.message(chapterId, next), store.lastMessage(chapterId)]);
       const stored = ours(holder);
-      if (stored) return stored;
+      if (stored) return await recorded(stored);
       last = head;
     }
   } catch (error) {

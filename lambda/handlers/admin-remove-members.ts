@@ -3,6 +3,7 @@
  * (idempotent). IAM-authorized (SigV4) when deployed: the request names no user acting, so no
  * identity is read — neither x-user-* headers nor token claims.
  */
+import { routeNamed } from '../contract';
 import { chatStoreFromEnv } from '../data';
 import { removeMembers } from '../domain/membership';
 import { apiHandler } from '../http/api-handler';
@@ -10,6 +11,7 @@ import { Telemetry } from '../http/observability';
 import { chapterIdParam, userIdsParam } from '../http/params';
 
 const telemetry = new Telemetry();
-const store = chatStoreFromEnv(process.env, telemetry.countRetries);
+const route = routeNamed('AdminRemoveMembers');
+const store = chatStoreFromEnv(process.env, telemetry.countRetries, route.deadline.dynamodb);
 
-export const handler = apiHandler(telemetry, (params, _event, signal) => removeMembers(store.withSignal(signal), chapterIdParam(params), userIdsParam(params)));
+export const handler = apiHandler(telemetry, route.deadline, (params, _event, signal) => removeMembers(store.withSignal(signal), chapterIdParam(params), userIdsParam(params)));

@@ -1,5 +1,5 @@
 /** POST message/find_group_chat — the polling endpoint app clients call every 5 seconds. */
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../contract';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, routeNamed } from '../contract';
 import { chatStoreFromEnv } from '../data';
 import { findGroupChat, type FindGroupChatQuery } from '../domain/find-group-chat';
 import { apiHandler } from '../http/api-handler';
@@ -12,7 +12,8 @@ import { chapterIdParam, optionalInt, type Params } from '../http/params';
 const MAX_UNIX_SECONDS = 99_999_999_999;
 
 const telemetry = new Telemetry();
-const store = chatStoreFromEnv(process.env, telemetry.countRetries);
+const route = routeNamed('FindGroupChat');
+const store = chatStoreFromEnv(process.env, telemetry.countRetries, route.deadline.dynamodb);
 const identity = identityConfig();
 
 export function parseFindGroupChat(params: Params): FindGroupChatQuery {
@@ -26,7 +27,7 @@ export function parseFindGroupChat(params: Params): FindGroupChatQuery {
   throw badRequest('msg_time is required (or last_id)');
 }
 
-export const handler = apiHandler(telemetry, (params, event, signal) => {
+export const handler = apiHandler(telemetry, route.deadline, (params, event, signal) => {
   // With authorization on, only members read a chapter; an open demo (header identity) reads as before.
   const readerId = identity.source === 'jwt' ? identityOf(event, identity).user_id : undefined;
   const query = { ...parseFindGroupChat(params), readerId };

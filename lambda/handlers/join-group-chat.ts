@@ -1,5 +1,5 @@
 /** POST message/join_group_chat — the caller becomes a member of the chapter's chat (idempotent; `self` membership only). */
-import { METRIC } from '../contract';
+import { METRIC, routeNamed } from '../contract';
 import { chatStoreFromEnv } from '../data';
 import { joinGroupChat, requireSelfServiceMembership } from '../domain/membership';
 import { apiHandler } from '../http/api-handler';
@@ -9,11 +9,12 @@ import { Telemetry } from '../http/observability';
 import { chapterIdParam } from '../http/params';
 
 const telemetry = new Telemetry();
-const store = chatStoreFromEnv(process.env, telemetry.countRetries);
+const route = routeNamed('JoinGroupChat');
+const store = chatStoreFromEnv(process.env, telemetry.countRetries, route.deadline.dynamodb);
 const identity = identityConfig();
 const membership = membershipModeFromEnv();
 
-export const handler = apiHandler(telemetry, async (params, event, signal) => {
+export const handler = apiHandler(telemetry, route.deadline, async (params, event, signal) => {
   const member = identityOf(event, identity);
   const chapterId = chapterIdParam(params);
   // In `managed` mode the course platform decides (admin routes): 403, nothing stored.

@@ -1,5 +1,5 @@
 /** POST message/send_group_chat — a member posts a message; the sender comes from the caller's identity. */
-import { MAX_MESSAGE_LENGTH, METRIC } from '../contract';
+import { MAX_MESSAGE_LENGTH, METRIC, routeNamed } from '../contract';
 import { chatStoreFromEnv } from '../data';
 import { sendGroupChat } from '../domain/send-group-chat';
 import { apiHandler } from '../http/api-handler';
@@ -9,7 +9,8 @@ import { badRequest } from '../http/errors';
 import { chapterIdParam, optionalToken, requiredText, type Params } from '../http/params';
 
 const telemetry = new Telemetry();
-const store = chatStoreFromEnv(process.env, telemetry.countRetries);
+const route = routeNamed('SendGroupChat');
+const store = chatStoreFromEnv(process.env, telemetry.countRetries, route.deadline.dynamodb);
 const identity = identityConfig();
 
 /** Required: it makes every send safe to retry (a retry with the same key stores nothing twice). */
@@ -19,7 +20,7 @@ function requiredClientMsgId(params: Params): string {
   return clientMsgId;
 }
 
-export const handler = apiHandler(telemetry, (params, event, signal) => {
+export const handler = apiHandler(telemetry, route.deadline, (params, event, signal) => {
   const sender = identityOf(event, identity);
   return sendGroupChat(store.withSignal(signal), {
     chapterId: chapterIdParam(params),

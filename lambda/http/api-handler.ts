@@ -4,7 +4,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { ErrorCode, METRIC } from '../contract';
+import { ErrorCode, METRIC, type Deadline } from '../contract';
 import { envelope } from './envelope';
 import { answerFor } from './errors';
 import { describeError, observability, type Telemetry } from './observability';
@@ -28,12 +28,53 @@ const errorEnvelope = (telemetry: Telemetry): middy.MiddlewareObj<ApiEvent, ApiR
 });
 
 /**
- * `signal` aborts when middy answers just before the Lambda timeout: the route gives it to its
- * DynamoDB calls (`store.withSignal`), so no work goes on after the answer.
+ * A route's handler: `handle` gets the parameters, the event and a `signal` that aborts at the route's
+ * deadline (`deadlineMs` after the handler starts, DEADLINES in lambda/contract), and then the answer
+ * is a 503 at once. The route gives `signal` to its DynamoDB calls (`store.withSignal`): the calls in
+ * flight are aborted and no new one starts, so no work goes on after the answer.
+ *
+ * The deadline keeps its own clock. middy's early timeout counts back from the Lambda timeout, and
+ * stays as the backstop: the function's timeout leaves time to answer after the deadline
+ * (lib/chat-function.ts), so in Lambda the deadline comes first; should the context have less time
+ * than the deadline (a shorter timeout set by hand, a test), middy answers 503 just before it, and
+ * `signal` aborts then too.
  */
-export function apiHandler(telemetry: Telemetry, handle: (params: Params, event: ApiEvent, signal: AbortSignal) => Promise<object>) {
+export function apiHandler(
+  telemetry: Telemetry,
+  deadline: Pick<Deadline, 'deadlineMs'>,
+  handle: (params: Params, event: ApiEvent, signal: AbortSignal) => Promise<object>,
+) {
   return middy<ApiEvent, ApiResult, Error, Context>()
     .use(observability<ApiEvent, ApiResult>(telemetry))
     .use(errorEnvelope(telemetry))
-    .handler(async (event, _context, { signal }) => envelope(200, 'ok', await handle(await readParams(event), event, signal)));
+    .handler(async (event, _context, { signal }) => {
+      const params = await readParams(event);
+      return envelope(200, 'ok', await beforeDeadline(deadline.deadlineMs, signal, (routeSignal) => handle(params, event, routeSignal)));
+    });
+}
+
+/**
+ * `work`'s result, or a TimeoutError (a 503, lambda/http/errors.ts) when `deadlineMs` pass first; the
+ * signal given to `work` aborts then, or when `outer` (middy's) does.
+ */
+async function beforeDeadline<T>(deadlineMs: number, outer: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abortWithOuter = () => controller.abort(outer.reason);
+  outer.addEventListener('abort', abortWithOuter, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`the route's deadline of ${deadlineMs} ms passed`);
+      error.name = 'TimeoutError';
+      // Rejected first, so the answer is this 503 and not the aborted calls' errors.
+      reject(error);
+      controller.abort(error);
+    }, deadlineMs);
+  });
+  try {
+    return await Promise.race([work(controller.signal), outOfTime]);
+  } finally {
+    clearTimeout(timer);
+    outer.removeEventListener('abort', abortWithOuter);
+  }
 }

@@ -5,7 +5,7 @@
  * A missing or malformed identity is a 401.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ENV, ErrorCode, type Identity } from '../contract';
+import { ENV, ErrorCode, MAX_USER_NAME_LENGTH, type Identity } from '../contract';
 import { ApiError } from './errors';
 
 export interface IdentityConfig {
@@ -25,8 +25,6 @@ export function identityConfig(env: NodeJS.ProcessEnv = process.env): IdentityCo
   };
 }
 
-const MAX_NAME_LENGTH = 64;
-
 function unauthorized(what: string): ApiError {
   return new ApiError(ErrorCode.Unauthorized, what);
 }
@@ -39,7 +37,7 @@ function integer(value: unknown, what: string, min: number): number {
 
 function name(value: unknown, what: string): string {
   const text = typeof value === 'string' ? value.toWellFormed().trim() : '';
-  if (text === '' || [...text].length > MAX_NAME_LENGTH) throw unauthorized(`${what} must be a name of 1 to ${MAX_NAME_LENGTH} characters`);
+  if (text === '' || [...text].length > MAX_USER_NAME_LENGTH) throw unauthorized(`${what} must be a name of 1 to ${MAX_USER_NAME_LENGTH} characters`);
   return text;
 }
 

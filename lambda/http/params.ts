@@ -5,7 +5,7 @@
  * and the rule.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ErrorCode, MAX_USER_IDS_PER_CALL } from '../contract';
+import { ErrorCode, MAX_CLIENT_MSG_ID_LENGTH, MAX_USER_IDS_PER_CALL } from '../contract';
 import { ApiError, badRequest } from './errors';
 import { readMultipartFields } from './multipart';
 
@@ -128,7 +128,7 @@ export function requiredText(params: Params, name: string, maxLength: number): s
   return text;
 }
 
-const TOKEN = /^[A-Za-z0-9._:-]{1,64}$/;
+const TOKEN = new RegExp(`^[A-Za-z0-9._:-]{1,${MAX_CLIENT_MSG_ID_LENGTH}}$`);
 
 /** An opaque client-chosen key: 1 to 64 letters, digits, '.', '_', ':' or '-' (a JSON integer is taken as its digits). */
 export function optionalToken(params: Params, name: string): string | undefined {
@@ -136,7 +136,7 @@ export function optionalToken(params: Params, name: string): string | undefined 
   if (raw === undefined) return undefined;
   const value = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw;
   if (typeof value !== 'string' || !TOKEN.test(value)) {
-    throw badRequest(`${name} must be 1 to 64 letters, digits, '.', '_', ':' or '-'`);
+    throw badRequest(`${name} must be 1 to ${MAX_CLIENT_MSG_ID_LENGTH} letters, digits, '.', '_', ':' or '-'`);
   }
   return value;
 }

@@ -21,22 +21,33 @@ export interface Member extends Pick<Identity, 'user_id'>, Partial<Omit<Identity
   joined_at: number;
 }
 
-export interface MessagesAfterId {
-  /** Messages with id > afterId, oldest first; at most `maxItems`. */
-  messages: Message[];
-  /** The chapter's `member_count` when the page reached it (it is read in the same request when the page is not full). */
-  memberCount: number | undefined;
-  /** The storage stopped early (item limit or page size) and more may follow. */
-  truncated: boolean;
+/**
+ * What a poll may still read, in DynamoDB read units (one unit: a strongly consistent read of up to
+ * 4 KB): each read of the page spends from it, and a read is only sent when its worst case fits.
+ */
+export interface ReadBudget {
+  remaining: number;
 }
 
-/** Opaque position in a paged read by create_time. */
-export type PageKey = Record<string, unknown>;
-
-export interface MessagesByTime {
+/** One read of a page: at most `maxItems` messages, within the budget. */
+export interface PageChunk {
+  /** Oldest first. */
   messages: Message[];
   /** Where to continue; absent when the range is exhausted. */
   nextKey: PageKey | undefined;
+  /** The budget cannot pay for one more message of the largest size: the page must end here. */
+  exhausted: boolean;
+}
+
+/** Opaque position in a paged read. */
+export type PageKey = Record<string, unknown>;
+
+/** The presence item's view of a chapter, as a poll reads it first (eventually consistent: one cheap read). */
+export interface ChapterHead {
+  memberCount: number;
+  /** The newest message's id and create_time as the senders recorded them; undefined when not recorded (read the log). */
+  newestId: number | undefined;
+  newestTime: number | undefined;
 }
 
 /** Strong reads unless `consistent` is false (half the cost). */
@@ -50,14 +61,12 @@ export interface MembershipReads {
 
 /** What a poll reads. */
 export interface PollReads extends MembershipReads {
-  /** The messages after `afterId` and, when the page is not full, the member count in the same read (strongly consistent). */
-  messagesAfterId(chapterId: number, afterId: number, maxItems: number): Promise<MessagesAfterId>;
-  /** Messages with fromTime ≤ create_time ≤ toTime, oldest first (strongly consistent). */
-  messagesByCreateTime(chapterId: number, fromTime: number, toTime: number, maxItems: number, startKey?: PageKey): Promise<MessagesByTime>;
-  /** `member_count`, 0 for a chapter nobody joined (eventually consistent: the count is advisory). */
-  memberCount(chapterId: number): Promise<number>;
-  /** `member_count` and whether `userId` is a member, in one eventually consistent read. */
-  memberCountAndMembership(chapterId: number, userId: number): Promise<{ memberCount: number; isMember: boolean }>;
+  /** member_count and the newest message recorded (one eventually consistent read of a small item). */
+  chapterHead(chapterId: number): Promise<ChapterHead>;
+  /** Messages with id > afterId, oldest first (strongly consistent). */
+  messagesAfterId(chapterId: number, afterId: number, maxItems: number, budget: ReadBudget, startKey?: PageKey): Promise<PageChunk>;
+  /** Messages with fromTime ≤ create_time ≤ toTime, in create_time order (strongly consistent). */
+  messagesByCreateTime(chapterId: number, fromTime: number, toTime: number, maxItems: number, budget: ReadBudget, startKey?: PageKey): Promise<PageChunk>;
 }
 
 /** The message log a send appends to, and the reservations that make a retried send store once. */
@@ -66,6 +75,12 @@ export interface MessageLog {
   lastMessage(chapterId: number): Promise<LoggedMessage | undefined>;
   /** The message with this id (strongly consistent). */
   message(chapterId: number, id: number): Promise<LoggedMessage | undefined>;
+  /**
+   * Records the message as the chapter's newest unless a newer one is recorded (idempotent). A poll
+   * reads the log only when the recorded newest is past what the client holds, so a send answers
+   * only once its message is recorded.
+   */
+  recordNewest(chapterId: number, message: Pick<Message, 'id' | 'create_time'>): Promise<void>;
   /** Stores the message unless its id is taken: the claim of the id. One attempt, no retry below. */
   putMessageIfAbsent(chapterId: number, message: LoggedMessage): Promise<boolean>;
   /** The id a send with this client_msg_id is trying to store its message at, if it reserved one. */

@@ -5,8 +5,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../lambda/contract';
-import { MONITORING_PERIOD } from './alarms';
+import { METRIC } from '../../lambda/contract';
+import { chatMetric } from './answer-alarms';
 
 const FULL_WIDTH = 24;
 
@@ -19,9 +19,6 @@ export interface ChatDashboardProps {
 
 export class ChatDashboard extends cloudwatch.Dashboard {
   constructor(scope: Construct, id: string, props: ChatDashboardProps) {
-    // The functions' own metrics (Embedded Metric Format), summed per period.
-    const chat = (name: MetricName) =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period: MONITORING_PERIOD });
     super(scope, id, {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.hours(6),
@@ -29,9 +26,9 @@ export class ChatDashboard extends cloudwatch.Dashboard {
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: FULL_WIDTH, height: 6 })],
         ...props.rows,
         [
-          graph('Polls and messages', [chat(METRIC.Polls), chat(METRIC.LegacyPolls), chat(METRIC.MessagesReturned), chat(METRIC.MessagesSent)]),
-          graph('Joins and leaves', [chat(METRIC.Joins), chat(METRIC.Leaves)]),
-          graph('DynamoDB retries, 503s and 500s', [chat(METRIC.DynamoDbRetries), chat(METRIC.Unavailable), chat(METRIC.Errors)]),
+          graph('Polls and messages', [chatMetric(METRIC.Polls), chatMetric(METRIC.LegacyPolls), chatMetric(METRIC.MessagesReturned), chatMetric(METRIC.MessagesSent)]),
+          graph('Joins and leaves', [chatMetric(METRIC.Joins), chatMetric(METRIC.Leaves)]),
+          graph('DynamoDB retries, 503s and 500s', [chatMetric(METRIC.DynamoDbRetries), chatMetric(METRIC.Unavailable), chatMetric(METRIC.Errors)]),
         ],
       ],
     });

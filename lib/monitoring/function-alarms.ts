@@ -12,15 +12,16 @@ import { graph } from './dashboard';
  * p99 Duration budget of a route's function. A warm poll takes ~10–30 ms and a send a few sequential
  * DynamoDB calls (well under 100 ms); Duration does not include cold-start init. p99 above 1 s means
  * DynamoDB calls are being retried or cut off (one timed-out attempt alone costs
- * DYNAMODB_TIMEOUTS.requestTimeoutMs, 1.5 s): clients wait long, well before the function timeout.
+ * a write's request timeout, 1.5 s): clients wait long, well before the function timeout.
  */
 export const DEFAULT_P99_DURATION_THRESHOLD = Duration.seconds(1);
 
 export interface FunctionAlarmsProps {
-  /** The function of each route, by route id (e.g. `{ FindGroupChat: fn, ... }`); one set of alarms each. */
-  readonly functions: Record<string, lambda.IFunction>;
-  /** The functions' timeout: the p99 Duration threshold must be below it to warn before timeouts. */
-  readonly functionTimeout: Duration;
+  /**
+   * The function of each route, by route id (e.g. `{ FindGroupChat: fn, ... }`); one set of alarms
+   * each. The p99 Duration threshold must be below each one's timeout, to warn before timeouts.
+   */
+  readonly functions: Record<string, lambda.Function>;
   /**
    * p99 Duration above which a function's alarm goes off (15 minutes in a row).
    * @default DEFAULT_P99_DURATION_THRESHOLD (1 s)
@@ -78,7 +79,7 @@ export class FunctionAlarms {
         // The p99 of a handful of invocations is their maximum: quiet periods do not count.
         evaluateLowSampleCountPercentile: 'ignore',
         description:
-          `${route}: p99 duration above ${p99Threshold.toMilliseconds()} ms for 15 minutes (timeout ${props.functionTimeout.toSeconds()} s; ` +
+          `${route}: p99 duration above ${p99Threshold.toMilliseconds()} ms for 15 minutes (timeout ${timeoutOf(fn).toSeconds()} s; ` +
           `a warm call takes tens of ms). Usually DynamoDB calls being retried: check the table's throttles, system errors and latency.`,
       });
     }
@@ -92,12 +93,21 @@ export class FunctionAlarms {
   }
 }
 
+/** Lambda's default when a function sets none. */
+const LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(3);
+
+function timeoutOf(fn: lambda.Function): Duration {
+  return fn.timeout ?? LAMBDA_DEFAULT_TIMEOUT;
+}
+
 function validate(props: FunctionAlarmsProps, p99Threshold: Duration): void {
   if (Object.keys(props.functions).length === 0) throw new Error('no functions to monitor');
-  if (p99Threshold.toMilliseconds() >= props.functionTimeout.toMilliseconds()) {
-    throw new Error(
-      `p99DurationThreshold (${p99Threshold.toMilliseconds()} ms) must be below functionTimeout (${props.functionTimeout.toMilliseconds()} ms): ` +
-        'at the timeout the Errors alarm already fires',
-    );
+  for (const [route, fn] of Object.entries(props.functions)) {
+    if (p99Threshold.toMilliseconds() >= timeoutOf(fn).toMilliseconds()) {
+      throw new Error(
+        `p99DurationThreshold (${p99Threshold.toMilliseconds()} ms) must be below the timeout of ${route} (${timeoutOf(fn).toMilliseconds()} ms): ` +
+          'at the timeout the Errors alarm already fires',
+      );
+    }
   }
 }

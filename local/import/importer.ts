@@ -308,6 +308,12 @@ export async function importFile(options: ImportOptions): Promise<ImportResult> 
     } else {
       flushMembers();
       await writer.drain();
+      // Every line is done: record each chapter's newest message, as a send would (polls read the log
+      // only past it). A run that stops before this leaves it to the run that resumes.
+      if (writer.failure === undefined && done.bytes === totalBytes) {
+        for (const [chapterId, newest] of rules.newest()) writer.add({ key: String(chapterId), cap: 1, run: () => table.recordNewest(chapterId, newest) });
+        await writer.drain();
+      }
       if (writer.failure !== undefined) {
         stopped = true;
         await writer.stop();

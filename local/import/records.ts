@@ -10,13 +10,17 @@
  *
  * Within a chapter, messages must come in increasing id order, and create_time must never go back
  * as the id grows (chapters may be interleaved: only each chapter's own order matters). At most
- * MAX_MESSAGES_PER_SECOND messages of a chapter may share a second; the excess is refused: moving a
+ * MAX_IMPORTED_PER_SECOND messages of a chapter may share a second; the excess is refused: moving a
  * message to another second would change the create_time clients already hold (legacy polls page by
- * it), and a second with more would break the bound on a legacy page (docs/design.md, Polling).
+ * it). The old backend had no bound of its own, so this one is looser than what sends write
+ * (MAX_IMPORTED_PER_SECOND): a legacy page serves such a second whole, past the poll's read ceiling,
+ * and its answer stays far below Lambda's 6 MB (docs/design.md, Polling).
  */
 import { MAX_MESSAGE_LENGTH, type Message } from '../../lambda/contract';
 import type { ImportedMember } from '../../lambda/data';
-import { MAX_MESSAGES_PER_SECOND } from '../../lambda/domain/send-group-chat';
+
+/** The most messages one second of imported history may hold: 200 of the largest make an answer of about 1.7 MB. */
+export const MAX_IMPORTED_PER_SECOND = 200;
 
 export interface MessageRecord {
   kind: 'message';
@@ -171,16 +175,21 @@ export class ChapterRules {
           reason: `create_time ${message.create_time} is before create_time ${state.lastTime} of id ${state.lastId} (line ${state.lastLine}) in chapter ${chapterId}: a later id must not be older`,
         };
       }
-      if (message.create_time === state.lastTime && state.inSecond >= MAX_MESSAGES_PER_SECOND) {
+      if (message.create_time === state.lastTime && state.inSecond >= MAX_IMPORTED_PER_SECOND) {
         return {
           accepted: false,
           duplicate: false,
-          reason: `second ${message.create_time} of chapter ${chapterId} already has ${MAX_MESSAGES_PER_SECOND} messages (the most one second may hold)`,
+          reason: `second ${message.create_time} of chapter ${chapterId} already has ${MAX_IMPORTED_PER_SECOND} messages (the most one second may hold)`,
         };
       }
     }
     const inSecond = state && state.lastTime === message.create_time ? state.inSecond : 0;
     this.chapters.set(chapterId, { lastId: message.id, lastTime: message.create_time, lastLine: line, lastJson: canonicalJson(message), inSecond: inSecond + 1 });
     return { accepted: true, secondSeq: inSecond };
+  }
+
+  /** Each chapter's newest accepted message: its id and create_time. */
+  *newest(): Generator<[chapterId: number, message: { id: number; create_time: number }]> {
+    for (const [chapterId, state] of this.chapters) yield [chapterId, { id: state.lastId, create_time: state.lastTime }];
   }
 }

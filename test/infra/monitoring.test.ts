@@ -17,6 +17,7 @@ import { METRIC, METRICS_NAMESPACE, ROUTES, SERVICE_NAME } from '../../lambda/co
 import { ChatMonitoring, type ChatMonitoringProps } from '../../lib/monitoring';
 import { ROUTE_TABLE_OPERATIONS, tableOperationsOf } from '../../lib/monitoring/table-alarms';
 import { acknowledgementsUnder } from '../support/nag';
+import { evaluate, fires, type Datum } from './alarm-eval';
 
 const PREFIX = 'GroupChat-test';
 const ROUTE_IDS = ['FindGroupChat', 'SendGroupChat'] as const;
@@ -43,7 +44,7 @@ interface Fixture {
 }
 
 /** A small stack (table, two functions, an HTTP API) with ChatMonitoring attached and both nag packs on. */
-function fixture(overrides: Partial<ChatMonitoringProps> = {}): Fixture {
+function fixture(overrides: Partial<ChatMonitoringProps> = {}, { timeout = Duration.seconds(15) } = {}): Fixture {
   const app = new App();
   const stack = new Stack(app, 'MonitoringTest');
   const table = new dynamodb.Table(stack, 'Table', {
@@ -59,7 +60,7 @@ function fixture(overrides: Partial<ChatMonitoringProps> = {}): Fixture {
       handler: 'index.handler',
       code: lambda.Code.fromInline('exports.handler = async () => ({ statusCode: 200 });'),
       memorySize: 512,
-      timeout: Duration.seconds(15),
+      timeout,
     });
     for (const id of ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'Serverless-LambdaDLQ', 'Serverless-LambdaTracing']) {
       Validations.of(functions[route]).acknowledge({ id, reason: FIXTURE_ONLY });
@@ -75,7 +76,6 @@ function fixture(overrides: Partial<ChatMonitoringProps> = {}): Fixture {
     functions,
     httpApi,
     table,
-    functionTimeout: Duration.seconds(15),
     ...overrides,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
@@ -210,11 +210,14 @@ describe('topic', () => {
 });
 
 describe('alarms', () => {
-  test('3 per function (errors, throttles, p99 duration), 2 on the API, 2 on the table; all of them exposed', () => {
+  test('3 per function (errors, throttles, p99 duration), 2 on the API and 1 per route, 2 on the answers, 2 on the table; all of them exposed', () => {
     const expected = [
       ...ROUTE_IDS.flatMap((route) => [`${route}Errors`, `${route}Throttles`, `${route}P99Duration`]),
       'Api5xxRate',
       'Api4xxRate',
+      ...ROUTES.map((route) => `${route.id}Route5xxRate`),
+      'Answered503',
+      'Answered500',
       'DynamoDBThrottles',
       'DynamoDBSystemErrors',
     ].map((name) => `${PREFIX}-${name}`);
@@ -281,8 +284,9 @@ describe('alarms', () => {
   test('the p99 threshold can be set, and must stay below the function timeout', () => {
     const { template } = fixture({ p99DurationThreshold: Duration.millis(2500) });
     expect(alarmNamed(template, `${PREFIX}-FindGroupChatP99Duration`).Threshold).toBe(2500);
-    expect(() => fixture({ p99DurationThreshold: Duration.seconds(15) })).toThrow(/must be below functionTimeout/);
-    expect(() => fixture({ functionTimeout: Duration.millis(800) })).toThrow(/must be below functionTimeout/);
+    expect(() => fixture({ p99DurationThreshold: Duration.seconds(15) })).toThrow(/must be below the timeout of FindGroupChat/);
+    // Each function's own timeout counts (Lambda takes whole seconds).
+    expect(() => fixture({ p99DurationThreshold: Duration.millis(2500) }, { timeout: Duration.seconds(2) })).toThrow(/must be below the timeout of FindGroupChat \(2000 ms\)/);
   });
 
   describe('API ($default stage)', () => {
@@ -316,6 +320,125 @@ describe('alarms', () => {
       const { metrics } = mathOf(alarmNamed(template, `${PREFIX}-Api5xxRate`));
       expect(metrics.requests.dimensions).toEqual({ ApiId: expect.anything(), Stage: 'prod' });
     });
+  });
+
+  describe('per route (the stage\'s detailed metrics)', () => {
+    const SEND = ROUTES.find((route) => route.id === 'SendGroupChat')!;
+    const FIND = ROUTES.find((route) => route.id === 'FindGroupChat')!;
+    const stage = () => ({ ApiId: { Ref: base.fnIds.api }, Stage: '$default' });
+    const routeDims = (route: { method: string; path: string }) => ({ ...stage(), Method: route.method, Resource: route.path });
+    /** One 5-minute period: each route's requests and 5xx, and the stage's totals. */
+    const traffic = (routes: Array<{ route: (typeof ROUTES)[number]; requests: number; failed: number }>): Datum[] => [
+      ...routes.flatMap(({ route, requests, failed }) => [
+        { namespace: 'AWS/ApiGateway', name: 'Count', dimensions: routeDims(route), value: requests },
+        { namespace: 'AWS/ApiGateway', name: '5xx', dimensions: routeDims(route), value: failed },
+      ]),
+      { namespace: 'AWS/ApiGateway', name: 'Count', dimensions: stage(), value: routes.reduce((n, r) => n + r.requests, 0) },
+      { namespace: 'AWS/ApiGateway', name: '5xx', dimensions: stage(), value: routes.reduce((n, r) => n + r.failed, 0) },
+    ];
+    const sendsAllFailing = () => traffic([
+      { route: FIND, requests: 10_000, failed: 0 },
+      { route: SEND, requests: 20, failed: 20 },
+    ]);
+
+    test.each(ROUTES)('$id: above 5 % of its own requests (method and path as dimensions) answered 5xx in 5 minutes, once at least 3 failed', (route) => {
+      const alarm = alarmNamed(base.template, `${PREFIX}-${route.id}Route5xxRate`);
+      expect(alarm).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1 });
+      const metric = (name: string) => ({ namespace: 'AWS/ApiGateway', name, dimensions: routeDims(route), stat: 'Sum' });
+      const id = route.id.charAt(0).toLowerCase() + route.id.slice(1);
+      expect(mathOf(alarm)).toEqual({
+        expression: `IF(FILL(${id}5xx, 0) >= 3, 100 * FILL(${id}5xx, 0) / ${id}Requests, 0)`,
+        metrics: { [`${id}Requests`]: metric('Count'), [`${id}5xx`]: metric('5xx') },
+      });
+      expect(alarm.AlarmDescription).toContain(`${route.method} ${route.path}`);
+    });
+
+    test('every send failing while polls dominate fires the send route\'s alarm, which the stage-wide rate misses', () => {
+      const data = sendsAllFailing();
+      expect(fires(alarmNamed(base.template, `${PREFIX}-SendGroupChatRoute5xxRate`), data)).toBe(true);
+      expect(fires(alarmNamed(base.template, `${PREFIX}-FindGroupChatRoute5xxRate`), data)).toBe(false);
+      // 20 of 10 020 requests: 0.2 %, under the stage's 1 %.
+      expect(fires(alarmNamed(base.template, `${PREFIX}-Api5xxRate`), data)).toBe(false);
+    });
+
+    test('broken on purpose: judged on the stage\'s metrics (no method and path), the same alarm misses the failing sends', () => {
+      const broken = structuredClone(alarmNamed(base.template, `${PREFIX}-SendGroupChatRoute5xxRate`));
+      for (const m of broken.Metrics.filter((m: any) => m.MetricStat)) {
+        m.MetricStat.Metric.Dimensions = m.MetricStat.Metric.Dimensions.filter((d: { Name: string }) => d.Name !== 'Method' && d.Name !== 'Resource');
+      }
+      expect(fires(broken, sendsAllFailing())).toBe(false);
+    });
+
+    test('quiet on a lone failure, on a small share, and without requests; loud on a large share of polls', () => {
+      const send = alarmNamed(base.template, `${PREFIX}-SendGroupChatRoute5xxRate`);
+      const find = alarmNamed(base.template, `${PREFIX}-FindGroupChatRoute5xxRate`);
+      expect(fires(send, traffic([{ route: SEND, requests: 20, failed: 2 }]))).toBe(false);
+      expect(fires(send, traffic([{ route: SEND, requests: 3, failed: 3 }]))).toBe(true);
+      expect(fires(send, [])).toBe(false);
+      expect(fires(find, traffic([{ route: FIND, requests: 10_000, failed: 400 }]))).toBe(false);
+      expect(fires(find, traffic([{ route: FIND, requests: 10_000, failed: 600 }]))).toBe(true);
+    });
+
+    test('the routes can be chosen', () => {
+      const { template } = fixture({ routes: [SEND] });
+      const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+      expect(names.filter((name) => name.endsWith('Route5xxRate'))).toEqual([`${PREFIX}-SendGroupChatRoute5xxRate`]);
+    });
+  });
+
+  describe("answers (the functions' own metrics: every 503 and 500 they answered)", () => {
+    const answered = (name: string, value: number): Datum[] => [{ namespace: METRICS_NAMESPACE, name, dimensions: { service: SERVICE_NAME }, value }];
+
+    test('Answered503: at least 10 requests answered 503 in 5 minutes (Sum of METRIC.Unavailable)', () => {
+      const alarm = alarmNamed(base.template, `${PREFIX}-Answered503`);
+      expect(alarm).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: METRIC.Unavailable,
+        Dimensions: [{ Name: 'service', Value: SERVICE_NAME }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 10,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      });
+      expect(fires(alarm, answered(METRIC.Unavailable, 10))).toBe(true);
+      expect(fires(alarm, answered(METRIC.Unavailable, 9))).toBe(false);
+      expect(fires(alarm, answered(METRIC.Errors, 50))).toBe(false);
+    });
+
+    test('Answered503 broken on purpose: on a metric name the functions do not emit, it misses 50 503s', () => {
+      const broken = { ...alarmNamed(base.template, `${PREFIX}-Answered503`), MetricName: 'ServiceUnavailable' };
+      expect(fires(broken, answered(METRIC.Unavailable, 50))).toBe(false);
+    });
+
+    test('Answered500: any request answered 500 in 5 minutes (Sum of METRIC.Errors)', () => {
+      const alarm = alarmNamed(base.template, `${PREFIX}-Answered500`);
+      expect(alarm).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: METRIC.Errors,
+        Dimensions: [{ Name: 'service', Value: SERVICE_NAME }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      });
+      expect(fires(alarm, answered(METRIC.Errors, 1))).toBe(true);
+      expect(fires(alarm, [])).toBe(false);
+    });
+
+    test('Answered500 broken on purpose: with the dimension of one function (which the metrics do not carry), it misses a 500', () => {
+      const broken = { ...alarmNamed(base.template, `${PREFIX}-Answered500`), Dimensions: [{ Name: 'service', Value: SERVICE_NAME }, { Name: 'function', Value: 'SendGroupChat' }] };
+      expect(fires(broken, answered(METRIC.Errors, 1))).toBe(false);
+    });
+  });
+
+  test('the evaluator reads metric math as CloudWatch does: FILL, IF, no data', () => {
+    expect(evaluate('IF(FILL(e, 0) >= 3, 100 * FILL(e, 0) / r, 0)', { e: undefined, r: 10 })).toBe(0);
+    expect(evaluate('IF(FILL(e, 0) >= 3, 100 * FILL(e, 0) / r, 0)', { e: 5, r: 10 })).toBe(50);
+    expect(evaluate('FILL(a, 0) + FILL(b, 0)', { a: 2, b: undefined })).toBe(2);
+    expect(evaluate('a + b', { a: 2, b: undefined })).toBeUndefined();
+    expect(() => evaluate('a + c', { a: 1 })).toThrow(/unknown id c/);
   });
 
   describe('DynamoDB', () => {
@@ -419,6 +542,22 @@ describe('dashboard', () => {
         'IF(requests >= 100, 100 * FILL(clientErrors, 0) / requests, 0)',
       ]),
     );
+  });
+
+  test('per route: requests, 5xx and the 5xx rate of each route, by method and path', () => {
+    for (const route of ROUTES) {
+      const dims = { ApiId: `{{Ref:${base.fnIds.api}}}`, Stage: '$default', Method: route.method, Resource: route.path };
+      // Each in its own graph, and again inside the rate's expression.
+      expect(statsOf('AWS/ApiGateway', 'Count', dims)).toEqual(['Sum', 'Sum']);
+      expect(statsOf('AWS/ApiGateway', '5xx', dims)).toEqual(['Sum', 'Sum']);
+    }
+    const rateGraph = body.widgets.find((w: any) => w.properties?.title === '5xx rate per route (%)');
+    const expressions = rateGraph.properties.metrics.map((line: any[]) => line[0]?.expression).filter(Boolean);
+    expect(expressions).toEqual(ROUTES.map((route) => {
+      const id = route.id.charAt(0).toLowerCase() + route.id.slice(1);
+      return `IF(FILL(${id}5xx, 0) >= 3, 100 * FILL(${id}5xx, 0) / ${id}Requests, 0)`;
+    }));
+    expect(rateGraph.properties.annotations.horizontal).toEqual([{ value: 5, label: 'route 5xx alarm', yAxis: 'left' }]);
   });
 
   test.each(ROUTE_IDS)('Lambda %s: invocations, errors, throttles, duration p99', (route) => {

@@ -13,7 +13,7 @@ import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { build } from 'esbuild';
-import { DYNAMODB_CALL_BUDGET_MS, ENV, NOT_ROUTED, ROUTES, TABLE } from '../../lambda/contract';
+import { DEADLINES, dynamoDbCallBudgetMs, ENV, NOT_ROUTED, PUSH_AUTHORIZER, PUSH_FANOUT, PUSH_ROUTES, ROUTES, TABLE } from '../../lambda/contract';
 import { ACCESS_LOG_FIELDS } from '../../lib/chat-api';
 import { buildApp, CONTEXT, ContextError, MISSING_AUTHORIZATION } from '../../lib/app';
 import { bundleInputHash, esbuildOptionsFor } from '../../lib/bundling';
@@ -30,6 +30,9 @@ const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribut
 const FIND = ROUTES.find((route) => route.id === 'FindGroupChat')!;
 /** Every function: one per route and the `$default` route's. */
 const FUNCTION_IDS = [...ROUTES.map((route) => route.id), NOT_ROUTED.id];
+/** The push side's functions (test/infra/push.test.ts pins them). */
+const PUSH_FUNCTIONS = [PUSH_AUTHORIZER, ...PUSH_ROUTES, PUSH_FANOUT];
+const PUSH_IDS = PUSH_FUNCTIONS.map((fn) => fn.id);
 const routeKey = (route: { method: string; path: string }) => `${route.method} ${route.path}`;
 /** The app users' routes (JWT, or the open demo) and the course platform's (IAM). */
 const USER_ROUTE_KEYS = ROUTES.filter((route) => route.authorization === 'user').map(routeKey);
@@ -85,6 +88,12 @@ describe('table', () => {
     });
   });
 
+  test('Contributor Insights on its throttled keys: a hot chapter shows by its chapter_id', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      ContributorInsightsSpecification: { Enabled: true, Mode: 'THROTTLED_KEYS' },
+    });
+  });
+
   // Local runs map the same schema to CreateTable (lambda/data/create-table.ts).
   test("maps the contract's one table schema (TABLE): keys, index and TTL", () => {
     const { partitionKey, sortKey, createTimeIndex, timeToLiveAttribute } = TABLE;
@@ -113,8 +122,8 @@ describe('table', () => {
 });
 
 describe('functions', () => {
-  test("one per route, and the `$default` route's", () => {
-    template.resourceCountIs('AWS::Lambda::Function', FUNCTION_IDS.length);
+  test("one per route, and the `$default` route's (and the push functions)", () => {
+    template.resourceCountIs('AWS::Lambda::Function', FUNCTION_IDS.length + PUSH_IDS.length);
     expect(Object.keys(stack.functions).sort()).toEqual([...FUNCTION_IDS].sort());
   });
 
@@ -127,12 +136,25 @@ describe('functions', () => {
     template.allResourcesProperties('AWS::Lambda::Function', { Runtime: newest });
   });
 
-  test("the timeout covers two full DynamoDB call budgets and is well inside API Gateway's 30 s", () => {
-    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
-      const timeoutS: number = fn.Properties.Timeout;
-      expect(timeoutS * 1000).toBeGreaterThanOrEqual(2 * DYNAMODB_CALL_BUDGET_MS);
-      expect(timeoutS).toBeLessThanOrEqual(20);
-    }
+  test("timeouts follow the routes' deadlines: a poll 4 s (deadline 3 s), a write 16 s (two whole 7.5 s DynamoDB calls), well inside API Gateway's 30 s", () => {
+    // A poll's attempts all fit in its deadline but for the backoff after throttling (≤ 1 s, then ≤ 2 s).
+    const { maxAttempts, requestTimeoutMs } = DEADLINES.poll.dynamodb;
+    expect(maxAttempts * requestTimeoutMs + 200).toBeLessThanOrEqual(DEADLINES.poll.deadlineMs);
+    expect(dynamoDbCallBudgetMs(DEADLINES.poll.dynamodb)).toBe(5400);
+    expect(DEADLINES.poll.deadlineMs).toBe(3000);
+    expect(DEADLINES.write.deadlineMs).toBe(2 * dynamoDbCallBudgetMs(DEADLINES.write.dynamodb));
+    expect(DEADLINES.write.deadlineMs).toBe(15_000);
+    expect(ROUTES.filter((route) => route.deadline !== DEADLINES.write).map((route) => route.id)).toEqual([FIND.id]);
+    const timeouts = Object.fromEntries(FUNCTION_IDS.map((id) => [id, template.toJSON().Resources[logicalId(stack, stack.functions[id])].Properties.Timeout]));
+    expect(timeouts).toEqual({
+      FindGroupChat: 4,
+      SendGroupChat: 16,
+      JoinGroupChat: 16,
+      LeaveGroupChat: 16,
+      AdminAddMembers: 16,
+      AdminRemoveMembers: 16,
+      NotRouted: 4,
+    });
   });
 
   test.each(FUNCTION_IDS)('%s: arm64, handler, timeout, memory, its own role and log group, identity from tokens', (id) => {
@@ -143,7 +165,7 @@ describe('functions', () => {
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 512,
-      Timeout: Math.ceil((2 * DYNAMODB_CALL_BUDGET_MS) / 1000),
+      Timeout: Math.ceil(((route ?? NOT_ROUTED).deadline.deadlineMs + 500) / 1000),
       Role: getAtt(logicalId(stack, fn.role as iam.Role)),
       LoggingConfig: { LogGroup: { Ref: logicalId(stack, fn.logGroup) } },
       // No DYNAMODB_ENDPOINT unless asked for, the table only where a route uses it, and identity
@@ -214,7 +236,7 @@ describe('permissions', () => {
   });
 
   test('the find function may only read', () => {
-    expect([...FIND.dynamodbActions].sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    expect([...FIND.dynamodbActions].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
   test('no DynamoDB permission anywhere else', () => {
@@ -230,13 +252,19 @@ describe('permissions', () => {
       const role = logicalId(stack, stack.functions[route.id].role as iam.Role);
       return [...route.dynamodbActions, ...(route.queriesCreateTimeIndex ? ['dynamodb:Query'] : [])].map((action) => `${role} ${action}`);
     });
+    for (const fn of PUSH_FUNCTIONS) {
+      const role = logicalId(stack, stack.push.functions[fn.id].role as iam.Role);
+      // The fan-out's stream mapping reads the stream with the fan-out's role.
+      const streamReads = fn.id === PUSH_FANOUT.id ? ['dynamodb:ListStreams', 'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] : [];
+      expected.push(...[...fn.dynamodbActions, ...streamReads].map((action) => `${role} ${action}`));
+    }
     expect(granted.sort()).toEqual(expected.sort());
   });
 
   test('one role per function and, on prod, CodeDeploy\'s; none has a managed or an inline policy', () => {
     const roles = Object.values(template.findResources('AWS::IAM::Role'));
     const services = roles.map((role) => role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service).sort();
-    expect(services).toEqual(['codedeploy.amazonaws.com', ...FUNCTION_IDS.map(() => 'lambda.amazonaws.com')]);
+    expect(services).toEqual(['codedeploy.amazonaws.com', ...[...FUNCTION_IDS, ...PUSH_IDS].map(() => 'lambda.amazonaws.com')]);
     for (const role of roles) {
       expect([role.Properties.ManagedPolicyArns, role.Properties.Policies]).toEqual([undefined, undefined]);
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toHaveLength(1);
@@ -272,7 +300,7 @@ describe('HTTP API', () => {
   });
 
   test("every request no route matches goes to our `$default` route's function (404/405 envelopes)", () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length + 1);
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Route', { ApiId: { Ref: logicalId(stack, stack.api) } }, ROUTES.length + 1);
     expect(routeOf(template, '$default').integration).toMatchObject({
       IntegrationUri: aliasRef(NOT_ROUTED.id),
       PayloadFormatVersion: '2.0',
@@ -280,13 +308,13 @@ describe('HTTP API', () => {
   });
 
   test('the JWT authorizer from context guards every user route, `$default` included', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Authorizer', { ApiId: { Ref: logicalId(stack, stack.api) } }, 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',
       IdentitySource: ['$request.header.Authorization'],
       JwtConfiguration: { Issuer: ISSUER, Audience: ['client-a', 'client-b'] },
     });
-    const authorizerId = { Ref: Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))[0] };
+    const authorizerId = { Ref: Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer', { Properties: { AuthorizerType: 'JWT' } }))[0] };
     expect(USER_ROUTE_KEYS).toEqual(['POST /message/find_group_chat', 'POST /message/send_group_chat', 'POST /message/join_group_chat', 'POST /message/leave_group_chat']);
     for (const key of [...USER_ROUTE_KEYS, '$default']) {
       expect(routeOf(template, key).route).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: authorizerId });
@@ -308,7 +336,7 @@ describe('HTTP API', () => {
   });
 
   test('the default stage logs every request as JSON to a log group, and is throttled', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Stage', { ApiId: { Ref: logicalId(stack, stack.api) } }, 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
@@ -316,7 +344,7 @@ describe('HTTP API', () => {
         DestinationArn: getAtt(logicalId(stack, stack.api.accessLogs)),
         Format: Match.serializedJson(ACCESS_LOG_FIELDS),
       },
-      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000, DetailedMetricsEnabled: true },
     });
   });
 
@@ -331,14 +359,18 @@ describe('HTTP API', () => {
       integrationLatency: '$context.integrationLatency',
       integrationRequestId: '$context.integration.requestId',
       integrationError: '$context.integrationErrorMessage',
+      // Why a request was refused or failed around the function: the authorizer's reason (a 401), the gateway's own message.
+      authorizerError: '$context.authorizer.error',
+      errorMessage: '$context.error.message',
     });
-    const format = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0].Properties.AccessLogSettings.Format as string;
-    expect(format).not.toMatch(/sourceIp|userAgent|\$context\.identity|\$context\.authorizer/);
+    const format = Object.values(template.findResources('AWS::ApiGatewayV2::Stage', { Properties: { StageName: '$default' } }))[0].Properties.AccessLogSettings.Format as string;
+    // The authorizer's error only, never its claims (the user).
+    expect(format.replaceAll('$context.authorizer.error', '')).not.toMatch(/sourceIp|userAgent|\$context\.identity|\$context\.authorizer/);
   });
 });
 
-test("prod: every log group keeps the stage's retention (one per function, one for the API) and outlives the stack", () => {
-  template.resourceCountIs('AWS::Logs::LogGroup', FUNCTION_IDS.length + 1);
+test("prod: every log group keeps the stage's retention (one per function, one for each API) and outlives the stack", () => {
+  template.resourceCountIs('AWS::Logs::LogGroup', FUNCTION_IDS.length + 1 + PUSH_IDS.length + 1);
   template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   template.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
 });
@@ -383,10 +415,10 @@ describe('cdk-nag', () => {
     for (const { reason } of acknowledged) expect(reason.length).toBeGreaterThan(40);
     // A dead-letter queue catches failed asynchronous invocations; API Gateway invokes synchronously.
     expect(acknowledged.filter((a) => a.id === 'Serverless-LambdaDLQ').map((a) => a.path).sort()).toEqual(
-      FUNCTION_IDS.map((id) => `${stack.stackName}/${id}`).sort(),
+      [...FUNCTION_IDS.map((id) => `${stack.stackName}/${id}`), ...PUSH_IDS.map((id) => `${stack.stackName}/Push/${id}`)].sort(),
     );
-    // With an authorizer on every route, no route is open.
-    expect(acknowledged.filter((a) => a.id === 'AwsSolutions-APIG4')).toEqual([]);
+    // With an authorizer on every route, no HTTP route is open (a WebSocket API authorizes $connect only: push.test.ts).
+    expect(acknowledged.filter((a) => a.id === 'AwsSolutions-APIG4' && !a.path.startsWith(`${stack.stackName}/Push/`))).toEqual([]);
   });
 
   test('an unacknowledged finding fails synthesis', () => {
@@ -445,7 +477,8 @@ describe('authorization from context', () => {
     const demoApp = newApp({ ...NO_BUNDLING, [CONTEXT.openDemo]: 'true' });
     const demoStack = buildApp(demoApp);
     const demo = Template.fromStack(demoStack);
-    demo.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+    // The HTTP API's (push's $connect keeps its authorizer, reading the user_id query string: push.test.ts).
+    demo.resourcePropertiesCountIs('AWS::ApiGatewayV2::Authorizer', { ApiId: { Ref: logicalId(demoStack, demoStack.api) } }, 0);
     for (const key of [...USER_ROUTE_KEYS, '$default']) expect(routeOf(demo, key).route.AuthorizationType).toBe('NONE');
     // Even an open demo keeps the admin routes to IAM principals.
     for (const key of ADMIN_ROUTE_KEYS) expect(routeOf(demo, key).route.AuthorizationType).toBe('AWS_IAM');
@@ -453,7 +486,7 @@ describe('authorization from context', () => {
       Environment: { Variables: Match.objectLike({ [ENV.identitySource]: 'headers' }) },
     });
     Annotations.fromStack(demoStack).hasWarning(`/${demoStack.stackName}`, Match.stringLikeRegexp('anyone can act as anyone'));
-    const apig4 = acknowledgementsUnder(demoApp).filter((a) => a.id === 'AwsSolutions-APIG4');
+    const apig4 = acknowledgementsUnder(demoApp).filter((a) => a.id === 'AwsSolutions-APIG4' && !a.path.startsWith(`${demoStack.stackName}/Push/`));
     expect(apig4).toEqual([{ path: `${demoStack.stackName}/Api`, id: 'AwsSolutions-APIG4', reason: expect.stringMatching(/open demo/) }]);
     expect(new AwsSolutionsChecks().validateScope(demoApp).violations).toEqual([]);
   });
@@ -463,9 +496,17 @@ describe('alarms and dashboard (lib/monitoring.ts; its own tests pin each alarm)
   test('every function, the API and the table are watched; alarms notify one topic; one dashboard', () => {
     const alarmNames = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
     const expected = [
-      ...FUNCTION_IDS.flatMap((id) => [`${id}Errors`, `${id}Throttles`, `${id}P99Duration`]),
+      ...[...FUNCTION_IDS, ...PUSH_IDS].flatMap((id) => [`${id}Errors`, `${id}Throttles`, `${id}P99Duration`]),
+      // lib/monitoring/push-alarms.ts (test/infra/push.test.ts)
+      'PushFanoutIteratorAge',
+      'PushFanoutFailedBatches',
+      'PushApiExecutionErrors',
+      'PushApiIntegrationErrors',
       'Api5xxRate',
       'Api4xxRate',
+      ...ROUTES.map((route) => `${route.id}Route5xxRate`),
+      'Answered503',
+      'Answered500',
       'DynamoDBThrottles',
       'DynamoDBSystemErrors',
       // prod releases by canary: what rolls a release back (test/infra/release.test.ts)
@@ -537,15 +578,19 @@ describe('stages and other context', () => {
       Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
     });
     dev.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
-    dev.resourceCountIs('AWS::Logs::LogGroup', FUNCTION_IDS.length + 1);
+    dev.resourceCountIs('AWS::Logs::LogGroup', FUNCTION_IDS.length + 1 + PUSH_IDS.length + 1);
     dev.allResources('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
     dev.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
       DefaultRouteSettings: { ThrottlingRateLimit: STAGES.dev.throttle.rateLimit, ThrottlingBurstLimit: STAGES.dev.throttle.burstLimit },
     });
   });
 
   test('throttles from context override the stage; nonsense is refused', () => {
-    const tuned = Template.fromStack(buildApp(newApp({ ...NO_BUNDLING, ...PROD_CONTEXT, [CONTEXT.throttleRate]: '3000', [CONTEXT.throttleBurst]: '5000' })));
+    // Three times the rate takes three times the reserved concurrency: an account with the quota for it (lib/concurrency.ts).
+    const tuned = Template.fromStack(
+      buildApp(newApp({ ...NO_BUNDLING, ...PROD_CONTEXT, [CONTEXT.throttleRate]: '3000', [CONTEXT.throttleBurst]: '5000', [CONTEXT.accountConcurrency]: '16000' })),
+    );
     tuned.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 3000, ThrottlingBurstLimit: 5000 } });
     expect(() => buildApp(newApp({ ...NO_BUNDLING, ...JWT_CONTEXT, [CONTEXT.throttleRate]: '-1' }))).toThrow(/throttleRate/);
   });

@@ -108,7 +108,7 @@ describe("403: reading or writing a chapter one is not a member of", () => {
   });
 });
 
-describe("a member's poll stays one round trip: the membership read runs beside the messages read", () => {
+describe("an idle member's poll is one round trip: the chapter's head and the membership, read at once", () => {
   /** The DynamoDB operations one poll issues, as seen on the wire. */
   async function operationsOf(params: Record<string, unknown>): Promise<string[]> {
     const seen: string[] = [];
@@ -124,12 +124,16 @@ describe("a member's poll stays one round trip: the membership read runs beside 
     return seen.sort();
   }
 
-  test('an idle exact poll: the Query and one GetItem of the member item', async () => {
-    expect(await operationsOf({ id: CHAPTER, last_id: 3 })).toEqual(['GetItem', 'Query']);
+  test('an idle exact poll: two GetItems (presence, member item), no Query', async () => {
+    expect(await operationsOf({ id: CHAPTER, last_id: 3 })).toEqual(['GetItem', 'GetItem']);
   });
 
-  test('an idle legacy poll: the index Query and one BatchGetItem (presence and membership together)', async () => {
-    expect(await operationsOf({ id: CHAPTER, msg_time: 1_700_000_002 })).toEqual(['BatchGetItem', 'Query']);
+  test('an idle legacy poll: the same two GetItems, no Query', async () => {
+    expect(await operationsOf({ id: CHAPTER, msg_time: 1_700_000_002 })).toEqual(['GetItem', 'GetItem']);
+  });
+
+  test('a poll behind the newest message: the two GetItems, then the Query', async () => {
+    expect(await operationsOf({ id: CHAPTER, last_id: 2 })).toEqual(['GetItem', 'GetItem', 'Query']);
   });
 });
 

@@ -3,11 +3,12 @@
  * mode, paging, same-second bursts, the hold-back, unknown chapters and every bad input.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { MAX_MESSAGE_LENGTH, MAX_PAGE_SIZE, type GroupChatPage, type Message } from '../../lambda/contract';
 import { chatStore, dynamoDbConfig } from '../../lambda/data';
-import { findGroupChat } from '../../lambda/domain/find-group-chat';
-import type { ChatStore } from '../../lambda/ports/chat-store';
+import { NotMemberError } from '../../lambda/domain/errors';
+import { HEAD_READ_UNITS, POLL_READ_UNITS, findGroupChat } from '../../lambda/domain/find-group-chat';
+import { MAX_MESSAGES_PER_SECOND, sendGroupChat } from '../../lambda/domain/send-group-chat';
 import { DEMO_CHAPTER_ID, seedDemoChapter } from '../../local/demo-chapter';
 import type { LambdaHandler } from '../../local/handlers';
 import seedExample from '../fixtures/seed-example-response.json';
@@ -191,69 +192,143 @@ describe('a long history', () => {
   });
 });
 
-describe("DynamoDB's 1 MB page, counted in UTF-8 bytes, with maximum-size messages", () => {
+/** A store on the test table whose every request asks for and records the capacity it consumed. */
+function countingStore() {
+  const sent: { operation: string; units: number }[] = [];
+  const client = new DynamoDBClient(dynamoDbConfig({ DYNAMODB_ENDPOINT: table.endpoint }));
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
+      const request = { operation: (context.commandName as string).replace(/Command$/, ''), units: 0 };
+      sent.push(request); // in the order the requests are issued
+      const out = await next(args);
+      request.units = (out.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity?.CapacityUnits ?? 0;
+      return out;
+    },
+    { step: 'initialize' },
+  );
+  const db = DynamoDBDocumentClient.from(client);
+  return { store: chatStore({ db, stampedWrites: db }, table.tableName), sent, take: () => sent.splice(0) };
+}
+const units = (sent: { units: number }[]) => sent.reduce((sum, r) => sum + r.units, 0);
+
+describe('what a poll reads: the head and the membership first, then at most POLL_READ_UNITS', () => {
   // 2 000 characters, the longest msg_body: 4-byte emoji make an item of about 8 KB, CJK (3 bytes) about 6 KB.
   const bodies = { emoji: '😀'.repeat(MAX_MESSAGE_LENGTH), cjk: '汉'.repeat(MAX_MESSAGE_LENGTH) };
-  const COUNT = 300;
+  const COUNT = 150;
   const chapterOf = { emoji: 9001, cjk: 9002 } as const;
+  const MEMBER = 41;
+  const STRANGER = 42;
+  let counting: ReturnType<typeof countingStore>;
 
   beforeAll(async () => {
+    counting = countingStore();
     for (const kind of ['emoji', 'cjk'] as const) {
-      const run = messageRun({ firstId: 1, count: COUNT, firstTime: 1_700_000_000, perSecond: 1 });
+      // 2 per second as sends would stamp them (second_seq), in seconds long past.
+      const run = messageRun({ firstId: 1, count: COUNT, firstTime: 1_700_000_000, perSecond: 2 });
       await putMessages(table, chapterOf[kind], run.map((m) => ({ ...m, msg_body: bodies[kind] })));
+      await table.store.addMembers(chapterOf[kind], [{ user_id: MEMBER, joined_at: 1 }]);
+    }
+  });
+  beforeEach(() => counting.take());
+
+  /** Polls as a member who always sends back what the previous page told it, until caught up; the reads of each poll. */
+  async function catchUp(chapterId: number, mode: 'exact' | 'legacy') {
+    const pages: { list: Message[]; units: number; operations: string[] }[] = [];
+    let cursor = 0;
+    for (let round = 0; round < 100; round++) {
+      const page = await findGroupChat(counting.store, {
+        chapterId,
+        cursor: mode === 'exact' ? { lastId: cursor } : { msgTime: cursor },
+        limit: MAX_PAGE_SIZE,
+        readerId: MEMBER,
+      });
+      const sent = counting.take();
+      pages.push({ list: page.list, units: units(sent), operations: sent.map((r) => r.operation) });
+      const last = page.list.at(-1);
+      if (last) cursor = mode === 'exact' ? last.id : last.create_time;
+      if (!page.has_more) return pages;
+    }
+    throw new Error('never caught up');
+  }
+
+  it.each(['exact', 'legacy'] as const)('%s mode: an idle member reads the head and the membership, two GetItems, 1.5 units', async (mode) => {
+    const cursor = mode === 'exact' ? { lastId: COUNT } : { msgTime: 1_700_000_000 + COUNT / 2 - 1 };
+    const page = await findGroupChat(counting.store, { chapterId: chapterOf.emoji, cursor, limit: 100, readerId: MEMBER });
+    expect(page).toEqual({ member_count: 1, list: [], has_more: false });
+    const sent = counting.take();
+    expect(sent.map((r) => r.operation)).toEqual(['GetItem', 'GetItem']);
+    expect(units(sent)).toBeLessThanOrEqual(HEAD_READ_UNITS);
+  });
+
+  it.each(['exact', 'legacy'] as const)('%s mode: a non-member asking for everything is refused after the same two reads', async (mode) => {
+    const cursor = mode === 'exact' ? { lastId: 0 } : { msgTime: 0 };
+    const poll = findGroupChat(counting.store, { chapterId: chapterOf.emoji, cursor, limit: MAX_PAGE_SIZE, readerId: STRANGER });
+    await expect(poll).rejects.toBeInstanceOf(NotMemberError);
+    const sent = counting.take();
+    expect(sent.map((r) => r.operation)).toEqual(['GetItem', 'GetItem']);
+    expect(units(sent)).toBeLessThanOrEqual(HEAD_READ_UNITS);
+  });
+
+  it.each([
+    ['exact', 'emoji'],
+    ['exact', 'cjk'],
+    ['legacy', 'emoji'],
+    ['legacy', 'cjk'],
+  ] as const)('%s mode (%s): a catch-up from 0 reads at most POLL_READ_UNITS per poll, cut in bytes with has_more, and loses and repeats nothing', async (mode, kind) => {
+    const pages = await catchUp(chapterOf[kind], mode);
+    expect(pages.flat().length).toBeGreaterThan(1);
+    for (const page of pages) expect(page.units).toBeLessThanOrEqual(POLL_READ_UNITS);
+    // The ceiling, not `limit`, ends the first page: 62.5 units hold 29–42 of these 6–8 KB messages.
+    expect(pages[0].list.length).toBeGreaterThanOrEqual(25);
+    expect(pages[0].list.length).toBeLessThanOrEqual(42);
+    expect(pages.flatMap((p) => p.list).map((m) => m.id)).toEqual(range(1, COUNT));
+    expect(pages.flatMap((p) => p.list).every((m) => m.msg_body === bodies[kind])).toBe(true);
+    if (mode === 'legacy') {
+      // No page ends inside a second.
+      for (let i = 1; i < pages.length; i++) expect(pages[i].list[0].create_time).toBeGreaterThan(pages[i - 1].list.at(-1)!.create_time);
     }
   });
 
-  it.each(['emoji', 'cjk'] as const)('exact mode (%s): a page cut by the 1 MB limit says has_more, and paging loses and repeats nothing', async (kind) => {
-    const pages = await pollUntilCaughtUp(chapterOf[kind], 'last_id', MAX_PAGE_SIZE);
-    // 1 MB holds about 128 items of 8 KB (or 170 of 6 KB): the engine stops before `limit`, counting UTF-8 bytes.
-    expect(pages[0].length).toBeLessThan(kind === 'emoji' ? 135 : 180);
-    expect(pages[0].length).toBeGreaterThan(100);
-    expect(pages.flat().map((m) => m.id)).toEqual(range(1, COUNT));
-    expect(pages.flat().every((m) => m.msg_body === bodies[kind])).toBe(true);
+  it('a legacy page never ends inside a second, even one whose largest messages fill the ceiling', async () => {
+    const chapterId = 9003;
+    const full = messageRun({ firstId: 1, count: 3 * MAX_MESSAGES_PER_SECOND, firstTime: 1_700_000_000, perSecond: MAX_MESSAGES_PER_SECOND });
+    await putMessages(table, chapterId, full.map((m) => ({ ...m, msg_body: bodies.emoji })));
+    const pages = [];
+    for (let cursor = 0, round = 0; round < 10; round++) {
+      const page = await findGroupChat(counting.store, { chapterId, cursor: { msgTime: cursor }, limit: MAX_PAGE_SIZE });
+      pages.push(page.list.map((m) => m.id));
+      expect(units(counting.take())).toBeLessThanOrEqual(POLL_READ_UNITS);
+      if (page.list.length > 0) cursor = page.list.at(-1)!.create_time;
+      if (!page.has_more) break;
+    }
+    const second = (k: number) => range(k * MAX_MESSAGES_PER_SECOND + 1, (k + 1) * MAX_MESSAGES_PER_SECOND);
+    expect(pages).toEqual([second(0), second(1), second(2)]);
   });
 
-  it.each(['emoji', 'cjk'] as const)('legacy mode (%s): a page fills to `limit` across 1 MB Query pages, and paging loses and repeats nothing', async (kind) => {
-    const pages = await pollUntilCaughtUp(chapterOf[kind], 'msg_time', MAX_PAGE_SIZE);
-    // 200 items of 6–8 KB are more than one 1 MB Query page: the page was read in several and still holds `limit`.
-    expect(pages[0]).toHaveLength(MAX_PAGE_SIZE);
-    expect(pages.flat().map((m) => m.id)).toEqual(range(1, COUNT));
-  });
-});
-
-describe('DynamoDB requests per poll', () => {
-  let sent: string[];
-  let store: ChatStore;
-  beforeAll(() => {
-    const client = new DynamoDBClient(dynamoDbConfig({ DYNAMODB_ENDPOINT: table.endpoint }));
-    client.middlewareStack.add((next, context) => (args) => (sent.push(context.commandName as string), next(args)), {
-      step: 'initialize',
-    });
-    const db = DynamoDBDocumentClient.from(client);
-    store = chatStore({ db, stampedWrites: db }, table.tableName);
-  });
-  beforeEach(() => (sent = []));
-
-  it('exact mode: one Query returns the messages and the presence item when the page is not full', async () => {
-    const page = await findGroupChat(store, { chapterId: 1, cursor: { lastId: 30 }, limit: 100 });
-    expect([page.list.length, page.member_count, sent]).toEqual([7, 2, ['QueryCommand']]);
+  it('a second larger than the ceiling (imported history) is still served whole, past the ceiling', async () => {
+    const chapterId = 9004;
+    const big = messageRun({ firstId: 1, count: 60, firstTime: 1_700_000_000, perSecond: 40 });
+    await putMessages(table, chapterId, big.map((m) => ({ ...m, msg_body: bodies.emoji })));
+    const first = await findGroupChat(table.store, { chapterId, cursor: { msgTime: 0 }, limit: 10 });
+    expect([ids(first.list), first.has_more]).toEqual([range(1, 40), true]);
+    const second = await findGroupChat(table.store, { chapterId, cursor: { msgTime: 1_700_000_000 }, limit: 10 });
+    expect([ids(second.list), second.has_more]).toEqual([range(41, 60), false]);
   });
 
-  it('exact mode: a page holding exactly the remaining messages still needs one request', async () => {
-    const page = await findGroupChat(store, { chapterId: 1, cursor: { lastId: 30 }, limit: 7 });
-    expect([page.list.length, page.has_more, page.member_count, sent]).toEqual([7, false, 2, ['QueryCommand']]);
+  it('exact mode on a chapter whose newest message was never recorded (written before the record existed): the log is read', async () => {
+    const chapterId = 9005;
+    await table.db.send(new PutCommand({ TableName: table.tableName, Item: { chapter_id: chapterId, sk: 'msg#0000000000000001', ...messageRun({ firstId: 1, count: 1, firstTime: 1_700_000_000, perSecond: 1 })[0] } }));
+    const page = await findGroupChat(counting.store, { chapterId, cursor: { lastId: 0 }, limit: 10 });
+    expect(ids(page.list)).toEqual([1]);
+    expect(counting.take().map((r) => r.operation)).toEqual(['GetItem', 'Query']);
   });
 
-  it('exact mode: when more messages wait than the page holds, the presence item is read on its own', async () => {
-    const page = await findGroupChat(store, { chapterId: 1, cursor: { lastId: 30 }, limit: 5 });
-    expect([page.list.length, page.has_more, page.member_count]).toEqual([5, true, 2]);
-    expect(sent).toEqual(['QueryCommand', 'GetItemCommand']);
-  });
-
-  it('legacy mode: one index Query and one GetItem, issued together', async () => {
-    const page = await findGroupChat(store, { chapterId: 1, cursor: { msgTime: 0 }, limit: 100 });
-    expect(page.list.length).toBe(7);
-    expect(sent.sort()).toEqual(['GetItemCommand', 'QueryCommand']);
+  it('a sent message is recorded as the newest before the send answers, so the next poll reads it', async () => {
+    const chapterId = chapterOf.cjk;
+    const sent = await sendGroupChat(table.store, { chapterId, sender: { user_id: MEMBER, user_type: 1, user_name: 'm' }, body: 'after', clientMsgId: 'rec-1' });
+    const page = await findGroupChat(counting.store, { chapterId, cursor: { lastId: COUNT }, limit: 10, readerId: MEMBER });
+    expect(page.list).toEqual([sent]);
   });
 });
 

@@ -14,7 +14,8 @@ import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ENV, MAX_MESSAGE_LENGTH, type Message } from '../../lambda/contract';
 import { dynamoDbConfig, openImportTable, type ImportTable } from '../../lambda/data';
 import { findGroupChat } from '../../lambda/domain/find-group-chat';
-import { MAX_MESSAGES_PER_SECOND, sendGroupChat } from '../../lambda/domain/send-group-chat';
+import { sendGroupChat } from '../../lambda/domain/send-group-chat';
+import { MAX_IMPORTED_PER_SECOND } from '../../local/import/records';
 import { checkpointPath, readCheckpoint } from '../../local/import/checkpoint';
 import { importFile, rejectsPath } from '../../local/import/importer';
 import { silentOutput } from '../../local/import/progress';
@@ -151,7 +152,7 @@ describe('refused records', () => {
     const C = 102;
     const t = 1719290000;
     const base = { ...teacher, msg_body: 'ok' };
-    const burst = Array.from({ length: MAX_MESSAGES_PER_SECOND + 1 }, (_, i) => messageLine(C, { id: 100 + i, ...base, create_time: t + 10 }));
+    const burst = Array.from({ length: MAX_IMPORTED_PER_SECOND + 1 }, (_, i) => messageLine(C, { id: 100 + i, ...base, create_time: t + 10 }));
     const lines: Line[] = [
       messageLine(C, { id: 1, ...base, create_time: t }), // 1 ok
       '{"chapter_id": 102, "id": 2', // 2 not JSON
@@ -184,13 +185,13 @@ describe('refused records', () => {
     expect(reason(11)).toMatch(/^create_time must be an integer from 0 to/);
     expect(reason(12)).toBe('not a JSON object');
     expect(reason(13)).toBe('missing user_id');
-    expect(reason(214)).toBe(`second ${t + 10} of chapter 102 already has ${MAX_MESSAGES_PER_SECOND} messages (the most one second may hold)`);
+    expect(reason(214)).toBe(`second ${t + 10} of chapter 102 already has ${MAX_IMPORTED_PER_SECOND} messages (the most one second may hold)`);
     expect(rejects.find((r) => r.line === 2)!.text).toBe('{"chapter_id": 102, "id": 2');
 
-    expect(result.counts).toMatchObject({ imported: 3 + MAX_MESSAGES_PER_SECOND, duplicates: 1, refused: 11 });
+    expect(result.counts).toMatchObject({ imported: 3 + MAX_IMPORTED_PER_SECOND, duplicates: 1, refused: 11 });
     const items = await messageItemsOf(C);
-    expect(items.map((i) => i.id)).toEqual([1, 6, ...burst.slice(0, MAX_MESSAGES_PER_SECOND).map((m) => m.id), 400]);
-    expect(items.filter((i) => i.create_time === t + 10).map((i) => i.second_seq)).toEqual(Array.from({ length: MAX_MESSAGES_PER_SECOND }, (_, i) => i));
+    expect(items.map((i) => i.id)).toEqual([1, 6, ...burst.slice(0, MAX_IMPORTED_PER_SECOND).map((m) => m.id), 400]);
+    expect(items.filter((i) => i.create_time === t + 10).map((i) => i.second_seq)).toEqual(Array.from({ length: MAX_IMPORTED_PER_SECOND }, (_, i) => i));
   });
 });
 
@@ -338,7 +339,7 @@ describe('an imported chapter', () => {
   // Ids with gaps (the old backend's ids are kept), bursts up to the per-second cap.
   const messages = [
     ...history({ firstId: 33, count: 300, firstTime: 1719283991, perSecond: 7, gap: 3 }),
-    ...history({ firstId: 2000, count: MAX_MESSAGES_PER_SECOND, firstTime: 1719300000, perSecond: MAX_MESSAGES_PER_SECOND }),
+    ...history({ firstId: 2000, count: MAX_IMPORTED_PER_SECOND, firstTime: 1719300000, perSecond: MAX_IMPORTED_PER_SECOND }),
     ...history({ firstId: 2200, count: 150, firstTime: 1719300001, perSecond: 1 }),
   ];
   const last = messages[messages.length - 1];
@@ -360,6 +361,11 @@ describe('an imported chapter', () => {
       }
       expect(seen).toEqual(messages);
     }
+  });
+
+  it('records its newest message as a send would, so an idle poll knows there is nothing newer', async () => {
+    const [presence] = await chapterItems(table, C, 'presence');
+    expect(presence).toMatchObject({ newest_id: last.id, newest_time: last.create_time });
   });
 
   it('continues with a send: the next id after the highest imported one', async () => {

@@ -73,6 +73,30 @@ describe('the local server', () => {
     expect(((await query.json()) as { data: { list: { id: number }[] } }).data.list.map((m) => m.id)).toEqual([39]);
   });
 
+  it('serves the demo chat page at GET / (its script and style beside it), HEAD too', async () => {
+    const page = await fetch(`${url}/`);
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    const html = await page.text();
+    expect(html).toContain('<script type="module" src="/demo/app.js"></script>');
+    expect(html).toContain('<link rel="stylesheet" href="/demo/style.css">');
+    const script = await fetch(`${url}/demo/app.js`);
+    expect([script.status, script.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect(await script.text()).toContain("fetch(`/message/${route}`");
+    const style = await fetch(`${url}/demo/style.css`);
+    expect([style.status, style.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8']);
+    const head = await fetch(`${url}/`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([200, String(Buffer.byteLength(html)), '']);
+  });
+
+  it('leaves every other request to the API: other methods on /, other paths under /demo/ get the envelope', async () => {
+    const post = await fetch(`${url}/`, { method: 'POST' });
+    expect([post.status, await post.json()]).toEqual([404, { code: 404, msg: 'no such route', data: null }]);
+    const other = await fetch(`${url}/demo/secret.ts`);
+    expect([other.status, await other.json()]).toEqual([404, { code: 404, msg: 'no such route', data: null }]);
+    const escape = await fetch(`${url}/demo/..%2Fserver.ts`);
+    expect([escape.status, await escape.json()]).toEqual([404, { code: 404, msg: 'no such route', data: null }]);
+  });
+
   it('answers unknown paths 404 and other methods 405, in the envelope', async () => {
     const notFound = await fetch(`${url}/message/nope`, { method: 'POST' });
     expect([notFound.status, await notFound.json()]).toEqual([404, { code: 404, msg: 'no such route', data: null }]);
@@ -124,6 +148,9 @@ describe('npm start', () => {
     });
     const [, endpoint, form] = /curl -s -X POST (\S+) -d '([^']+)'/.exec(printed)!;
     expect(printed).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
+    const page = /Demo chat page: (http:\/\/127\.0\.0\.1:\d+\/) /.exec(printed);
+    expect(page?.[1]).toBe(`${new URL(endpoint).origin}/`);
+    expect((await fetch(page![1])).headers.get('content-type')).toBe('text/html; charset=utf-8');
     const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
     expect(await response.json()).toEqual(seedResponse);
   });

@@ -2,7 +2,7 @@
  * Polls under DynamoDB faults injected at the HTTP level: each poll either answers the correct page
  * or a retry-safe 503 without internals — never a wrong or partial page — and the function recovers
  * by itself once the faults stop. The caller is a member polling with a verified token, as deployed,
- * so the membership reads (GetItem, BatchGetItem) run under the same faults.
+ * so the chapter's head and the membership reads (GetItem) run under the same faults.
  */
 import { findGroupChat } from '../../lambda/domain/find-group-chat';
 import { UNAVAILABLE_MESSAGE } from '../../lambda/http/errors';

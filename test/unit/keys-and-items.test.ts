@@ -1,5 +1,8 @@
 /** The key encoding: the sort order the single-Query poll depends on. */
-import { loggedMessageFromItem, messageFromItem, messageItem } from '../../lambda/data/items';
+import { MAX_MESSAGE_LENGTH } from '../../lambda/contract';
+import { MAX_INDEX_ENTRY_BYTES, MAX_MESSAGE_ITEM_BYTES, itemBytes, loggedMessageFromItem, messageFromItem, messageItem } from '../../lambda/data/items';
+import { HEAD_READ_UNITS, POLL_READ_UNITS } from '../../lambda/domain/find-group-chat';
+import { MAX_MESSAGES_PER_SECOND } from '../../lambda/domain/send-group-chat';
 import { PRESENCE_SK, memberSk, messageSk, sendReservationSk } from '../../lambda/data/keys';
 
 describe('sort keys', () => {
@@ -30,5 +33,23 @@ describe('message items', () => {
     expect(Object.keys(messageFromItem(item))).toEqual(['id', 'user_id', 'user_type', 'user_name', 'msg_body', 'create_time']);
     expect(messageFromItem(item)).toEqual(message);
     expect(loggedMessageFromItem(item)).toEqual({ ...message, origin: '1#client-key', second_seq: 2 });
+  });
+});
+
+describe('the size of a message item, as DynamoDB counts it for capacity', () => {
+  it('counts names and UTF-8 bytes of strings, and numbers by significant digits', () => {
+    // name + value: 'a' + 5 digits → 1 + (3 + 1); 'b' + '汉' → 1 + 3; 'c' + 100 (one significant digit) → 1 + (1 + 1).
+    expect(itemBytes({ a: 12345, b: '汉', c: 100 })).toBe(5 + 4 + 3);
+  });
+
+  it('bounds every message a send can write, and its index entry', () => {
+    expect(MAX_MESSAGE_ITEM_BYTES).toBeGreaterThan(4 * MAX_MESSAGE_LENGTH);
+    expect(MAX_INDEX_ENTRY_BYTES).toBeGreaterThan(MAX_MESSAGE_ITEM_BYTES + 100);
+  });
+
+  it('lets a whole second of the largest messages, and the next message, fit in one poll after its first reads', () => {
+    // A legacy page never ends inside a second: it must always be able to read one whole second and see where it ends.
+    const pageBytes = Math.floor(POLL_READ_UNITS - HEAD_READ_UNITS) * 4096;
+    expect((MAX_MESSAGES_PER_SECOND + 1) * MAX_INDEX_ENTRY_BYTES).toBeLessThanOrEqual(pageBytes);
   });
 });

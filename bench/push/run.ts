@@ -1,0 +1,153 @@
+/**
+ * The push rows of `npm run bench` (bench/poll/run.ts prints them with the rest):
+ * - delivery latency, from the send's answer to the receipt by push, with 100 connected
+ *   subscribers, through `npm start -- --memory` (the push handlers, DynamoDB Local's stream read
+ *   every 250 ms as Lambda reads a shard, posts through the local management endpoint);
+ * - cost per connected idle user-month against a polling one (./cost.ts), from the messages a
+ *   keep-alive and the polls a reconnect were counted to make here.
+ */
+import { PushClient } from '../../local/push-client';
+import { startServer, stopServer } from '../poll/load';
+import { summary } from '../poll/stats';
+import { monthlyCost } from './cost';
+
+const CHAPTER = 900;
+const SENDER = 100_000;
+const SUBSCRIBERS = 100;
+const GOAL = { p50Ms: 200, p99Ms: 500, cheaper: 50 };
+
+/** A row of the benchmark's table (bench/poll/run.ts). */
+export interface PushRow {
+  figure: string;
+  value: string;
+  floor: string;
+  ratio: string;
+  goal: string;
+  met: string;
+}
+
+const identity = (id: number) => ({ user_id: id, user_type: 1, user_name: `user ${id}` });
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function post(url: string, path: string, body: object, userId?: number): Promise<unknown> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (userId) Object.assign(headers, { 'x-user-id': String(userId), 'x-user-type': '1', 'x-user-name': `user ${userId}` });
+  const answer = (await (await fetch(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) })).json()) as { code: number; msg: string; data: unknown };
+  if (answer.code !== 200) throw new Error(`${path} answered ${answer.code}: ${answer.msg}`);
+  return answer.data;
+}
+
+async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`push bench: gave up waiting for ${what}`);
+    await pause(2);
+  }
+}
+
+export async function measurePush(messages: number, log: (message: string) => void): Promise<{ rows: PushRow[]; details: Record<string, unknown> }> {
+  const { child, url } = await startServer();
+  const clients: PushClient[] = [];
+  try {
+    const subscribers = Array.from({ length: SUBSCRIBERS }, (_, i) => i + 1);
+    await post(url, '/admin/add_members', { id: CHAPTER, user_ids: [SENDER, ...subscribers.slice(0, 99)] });
+    await post(url, '/admin/add_members', { id: CHAPTER, user_ids: subscribers.slice(99) });
+    /** Receipt times by push, per message id. */
+    const receipts = new Map<number, number[]>();
+    for (const id of subscribers) {
+      clients.push(
+        new PushClient({
+          apiUrl: url,
+          chapters: [CHAPTER],
+          identity: identity(id),
+          onMessage: (_chapter, message, via) => {
+            if (via === 'push') receipts.set(message.id, [...(receipts.get(message.id) ?? []), performance.now()]);
+          },
+        }),
+      );
+    }
+    for (let i = 0; i < clients.length; i += 10) await Promise.all(clients.slice(i, i + 10).map((c) => c.connect()));
+    log(`push: ${clients.length} subscribers connected`);
+
+    const send = async (n: number) => {
+      const message = (await post(url, '/message/send_group_chat', { id: CHAPTER, msg_body: `bench ${n}`, client_msg_id: `bench-${n}` }, SENDER)) as { id: number };
+      const answered = performance.now();
+      await until(() => clients.every((c) => c.lastId(CHAPTER) >= message.id), `message ${message.id} at every subscriber`);
+      return { id: message.id, answered };
+    };
+    for (let n = 0; n < 5; n += 1) await send(-1 - n); // warm-up: the handlers' first calls
+    const latencies: number[] = [];
+    let viaPoll = 0;
+    for (let n = 0; n < messages; n += 1) {
+      // A random phase against the stream poller's 250 ms beat, one message at a time.
+      await pause(Math.random() * 250);
+      const { id, answered } = await send(n);
+      const times = receipts.get(id) ?? [];
+      viaPoll += clients.length - times.length;
+      latencies.push(...times.map((t) => t - answered));
+    }
+    const latency = summary(latencies);
+    log(`push: ${messages} messages to ${clients.length} subscribers, p50 ${latency.p50.toFixed(0)} ms, p99 ${latency.p99.toFixed(0)} ms`);
+
+    // An idle client: what its keep-alive and its reconnects (every 2 h) cost, counted here.
+    const idle = clients[0];
+    const pings = 20;
+    const pongsBefore = idle.stats.pongs;
+    for (let i = 0; i < pings; i += 1) await idle.ping();
+    const messagesPerPing = (pings + idle.stats.pongs - pongsBefore) / pings;
+    const pollsBefore = idle.stats.polls;
+    await idle.reconnect();
+    const pollsPerReconnect = idle.stats.polls - pollsBefore;
+    const cost = monthlyCost({ messagesPerPing, pollsPerReconnect });
+    const ratio = cost.polling / cost.push;
+    const ratioAllIn = cost.polling / cost.pushAllIn;
+    const usd = (x: number) => `$${x.toFixed(4)}`;
+
+    const rows: PushRow[] = [
+      {
+        figure: `push delivery p50, send answer → receipt, ${clients.length} subscribers, ${messages} messages`,
+        value: `${latency.p50.toFixed(0)} ms`,
+        floor: '250 ms stream poll',
+        ratio: '',
+        goal: `≤ ${GOAL.p50Ms} ms`,
+        met: latency.p50 <= GOAL.p50Ms ? 'yes' : `NO (+${(latency.p50 - GOAL.p50Ms).toFixed(0)} ms)`,
+      },
+      {
+        figure: `push delivery p99, same`,
+        value: `${latency.p99.toFixed(0)} ms`,
+        floor: `max ${Math.max(...latencies).toFixed(0)} ms`,
+        ratio: '',
+        goal: `≤ ${GOAL.p99Ms} ms`,
+        met: latency.p99 <= GOAL.p99Ms ? 'yes' : `NO (+${(latency.p99 - GOAL.p99Ms).toFixed(0)} ms)`,
+      },
+      {
+        figure: 'push deliveries that needed a poll (gap) (info)',
+        value: `${viaPoll} of ${messages * clients.length}`,
+        floor: '',
+        ratio: '',
+        goal: '',
+        met: '',
+      },
+      {
+        figure: `idle user-month, push (WS connection-minutes + ${messagesPerPing} msg/ping + ${pollsPerReconnect} poll/reconnect) vs polling every 5 s`,
+        value: usd(cost.push),
+        floor: `polling ${usd(cost.polling)}`,
+        ratio: `${ratio.toFixed(1)}× cheaper`,
+        goal: `≥ ${GOAL.cheaper}× cheaper`,
+        met: ratio >= GOAL.cheaper ? 'yes' : 'NO',
+      },
+      {
+        figure: 'idle user-month, push all in: + Lambda behind ping/authorizer/connect/disconnect, reconnect writes (estimate, info)',
+        value: usd(cost.pushAllIn),
+        floor: `polling ${usd(cost.polling)}`,
+        ratio: `${ratioAllIn.toFixed(1)}× cheaper`,
+        goal: '',
+        met: '',
+      },
+    ];
+    return { rows, details: { subscribers: clients.length, messages, latencyMs: latency, viaPoll, measured: { messagesPerPing, pollsPerReconnect }, costUsd: cost } };
+  } finally {
+    for (const c of clients) c.drop();
+    await stopServer(child);
+  }
+}
