@@ -54,27 +54,28 @@ export function apiHandler(
 }
 
 /**
- * `work`'s result, or a TimeoutError (a 503, lambda/http/errors.ts) when `deadlineMs` pass first; the
- * signal given to `work` aborts then, or when `outer` (middy's) does.
+ * `work`'s result, or a TimeoutError (a 503, lambda/http/errors.ts) when `deadlineMs` pass first or
+ * `outer` (middy's, just before the Lambda timeout) aborts; the signal given to `work` aborts then.
  */
 async function beforeDeadline<T>(deadlineMs: number, outer: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const abortWithOuter = () => controller.abort(outer.reason);
-  outer.addEventListener('abort', abortWithOuter, { once: true });
-  let timer: NodeJS.Timeout | undefined;
+  let expire = (_why: string) => {};
   const outOfTime = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new Error(`the route's deadline of ${deadlineMs} ms passed`);
+    expire = (why) => {
+      const error = new Error(why);
       error.name = 'TimeoutError';
-      // Rejected first, so the answer is this 503 and not the aborted calls' errors.
+      // Rejected before the calls are aborted, so the answer is this 503 and not their AbortErrors.
       reject(error);
       controller.abort(error);
-    }, deadlineMs);
+    };
   });
+  const timer = setTimeout(() => expire(`the route's deadline of ${deadlineMs} ms passed`), deadlineMs);
+  const onOuterAbort = () => expire('the function is about to time out');
+  outer.addEventListener('abort', onOuterAbort, { once: true });
   try {
     return await Promise.race([work(controller.signal), outOfTime]);
   } finally {
     clearTimeout(timer);
-    outer.removeEventListener('abort', abortWithOuter);
+    outer.removeEventListener('abort', onOuterAbort);
   }
 }

@@ -13,7 +13,7 @@ import { lambdaContext } from '../../local/lambda-context';
 
 const event = { rawPath: '/x', headers: { 'content-type': 'application/json' }, body: '{}', isBase64Encoded: false } as unknown as ApiEvent;
 
-/** A route whose work waits until `signal` aborts (a DynamoDB call that never answers), noting when it saw the abort. */
+/** A route whose work waits until `signal` aborts (a DynamoDB call that never answers) and then fails as the SDK does, with an AbortError. */
 function hangingRoute(deadlineMs: number) {
   const seen: { abortedAt?: number; signal?: AbortSignal } = {};
   const handler = apiHandler(new Telemetry(), { deadlineMs }, (_params, _event, signal) => {
@@ -21,7 +21,7 @@ function hangingRoute(deadlineMs: number) {
     return new Promise<object>((_, reject) =>
       signal.addEventListener('abort', () => {
         seen.abortedAt = Date.now();
-        reject(signal.reason);
+        reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
       }),
     );
   });
@@ -29,17 +29,14 @@ function hangingRoute(deadlineMs: number) {
 }
 
 async function call(handler: ReturnType<typeof apiHandler>, context: Context) {
-  const started = Date.now();
   const result = (await handler(event, context)) as { statusCode: number; body: string };
-  return { status: result.statusCode, body: JSON.parse(result.body), tookMs: Date.now() - started, answeredAt: Date.now() };
+  return { status: result.statusCode, body: JSON.parse(result.body), answeredAt: Date.now() };
 }
 
 test('the deadline passes: a 503 at the deadline, and the work\'s signal aborted by the time it is answered', async () => {
   const { handler, seen } = hangingRoute(200);
   const answer = await call(handler, lambdaContext('deadline', 10_000));
   expect({ status: answer.status, body: answer.body }).toEqual({ status: 503, body: { code: 503, msg: UNAVAILABLE_MESSAGE, data: null } });
-  expect(answer.tookMs).toBeGreaterThanOrEqual(195);
-  expect(answer.tookMs).toBeLessThan(1000);
   expect(seen.signal?.aborted).toBe(true);
   expect(seen.abortedAt).toBeLessThanOrEqual(answer.answeredAt);
 });
@@ -59,7 +56,7 @@ test('work done in time is answered, and its signal is left alone', async () => 
 test('a context shorter than the deadline: middy answers 503 just before it, and the work\'s signal aborts too', async () => {
   const { handler, seen } = hangingRoute(10_000);
   const answer = await call(handler, lambdaContext('deadline', 150));
-  expect(answer.status).toBe(503);
-  expect(answer.tookMs).toBeLessThan(1000);
+  expect({ status: answer.status, body: answer.body }).toEqual({ status: 503, body: { code: 503, msg: UNAVAILABLE_MESSAGE, data: null } });
   expect(seen.signal?.aborted).toBe(true);
+  expect(seen.abortedAt).toBeLessThanOrEqual(answer.answeredAt);
 });
