@@ -49,7 +49,7 @@ const only = onlyIndex >= 0 ? new Set(args[onlyIndex + 1]?.split(',')) : undefin
 const want = (part: string) => !only || only.has(part);
 
 const COUNTS = quick
-  ? { polls: 300, warmup: 300, history: 10_000, coldStarts: 5, loadS: 5, countPolls: 10, members: 10_000, memberCalls: 50, pushMessages: 30 }
+  ? { polls: 300, warmup: 300, history: 10_000, coldStarts: 5, loadS: 5, countPolls: 10, members: 10_000, memberCalls: 50, pushMessages: 60 }
   : { polls: 2000, warmup: 1000, history: 100_000, coldStarts: 30, loadS: 30, countPolls: 50, members: 100_000, memberCalls: 50, pushMessages: 200 };
 
 /**

@@ -37,14 +37,6 @@ async function post(url: string, path: string, body: object, userId?: number): P
   return answer.data;
 }
 
-async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`push bench: gave up waiting for ${what}`);
-    await pause(2);
-  }
-}
-
 export async function measurePush(messages: number, log: (message: string) => void): Promise<{ rows: PushRow[]; details: Record<string, unknown> }> {
   const { child, url } = await startServer();
   const clients: PushClient[] = [];
@@ -52,8 +44,10 @@ export async function measurePush(messages: number, log: (message: string) => vo
     const subscribers = Array.from({ length: SUBSCRIBERS }, (_, i) => i + 1);
     await post(url, '/admin/add_members', { id: CHAPTER, user_ids: [SENDER, ...subscribers.slice(0, 99)] });
     await post(url, '/admin/add_members', { id: CHAPTER, user_ids: subscribers.slice(99) });
-    /** Receipt times by push, per message id. */
+    /** Receipt times by push, per message id; `waiting` is told when a message has reached every subscriber (event-driven, no busy wait beside the clients). */
     const receipts = new Map<number, number[]>();
+    const held = new Map<number, number>();
+    let waiting: { id: number; resolve: () => void } | undefined;
     for (const id of subscribers) {
       clients.push(
         new PushClient({
@@ -62,6 +56,8 @@ export async function measurePush(messages: number, log: (message: string) => vo
           identity: identity(id),
           onMessage: (_chapter, message, via) => {
             if (via === 'push') receipts.set(message.id, [...(receipts.get(message.id) ?? []), performance.now()]);
+            held.set(message.id, (held.get(message.id) ?? 0) + 1);
+            if (waiting?.id === message.id && held.get(message.id) === SUBSCRIBERS) waiting.resolve();
           },
         }),
       );
@@ -72,15 +68,21 @@ export async function measurePush(messages: number, log: (message: string) => vo
     const send = async (n: number) => {
       const message = (await post(url, '/message/send_group_chat', { id: CHAPTER, msg_body: `bench ${n}`, client_msg_id: `bench-${n}` }, SENDER)) as { id: number };
       const answered = performance.now();
-      await until(() => clients.every((c) => c.lastId(CHAPTER) >= message.id), `message ${message.id} at every subscriber`);
+      if ((held.get(message.id) ?? 0) < SUBSCRIBERS) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`push bench: message ${message.id} reached ${held.get(message.id) ?? 0} of ${SUBSCRIBERS} subscribers in 15 s`)), 15_000);
+          waiting = { id: message.id, resolve: () => (clearTimeout(timer), resolve()) };
+        });
+      }
       return { id: message.id, answered };
     };
     for (let n = 0; n < 5; n += 1) await send(-1 - n); // warm-up: the handlers' first calls
     const latencies: number[] = [];
     let viaPoll = 0;
     for (let n = 0; n < messages; n += 1) {
-      // A random phase against the stream poller's 250 ms beat, one message at a time.
-      await pause(Math.random() * 250);
+      // Phases spread evenly over the stream poller's 250 ms beat (a low-discrepancy sequence: few
+      // messages still sample it evenly), one message at a time.
+      await pause(((n * 0.6180339887) % 1) * 250);
       const { id, answered } = await send(n);
       const times = receipts.get(id) ?? [];
       viaPoll += clients.length - times.length;

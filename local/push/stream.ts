@@ -119,8 +119,9 @@ export async function startStreamPoller(options: { endpoint: string; tableName: 
     while (!stopped) {
       const started = Date.now();
       try {
-        if (++ticks % 4 === 0) await discover(false);
         for (const [id, shard] of shards) await pollShard(id, shard);
+        // New shards are looked for once a second, after the reads (so no read waits for it).
+        if (++ticks % 4 === 0) await discover(false);
       } catch (error) {
         console.error('push stream poll failed', error);
       }
