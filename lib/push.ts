@@ -3,12 +3,13 @@
  * (lambda/contract/push.ts) as ChatApi's routes are built from ROUTES:
  *
  *   client ──wss──▶ WebSocket API ──$connect──▶ PushAuthorize (REQUEST authorizer) ──▶ PushConnect ──▶ ChatTable (subscriptions)
- *                                  ──$disconnect▶ PushDisconnect        ──ping──▶ PushPing (answers a pong)
+ *                                  ──$disconnect▶ PushDisconnect        ──ping──▶ MOCK integration (API Gateway answers the pong itself)
  *   ChatTable's stream (filtered: new messages, members gone) ──▶ PushFanout ──PostToConnection──▶ the chapter's connections
  *                                                         failed batches, after their retries ──▶ SQS on-failure queue
  *
  * Every function is a ChatFunction with exactly its DynamoDB actions, and API Gateway and the
- * stream's event source mapping invoke its `live` alias, as the HTTP API does. The stage is throttled
+ * stream's event source mapping invoke its `live` alias, as the HTTP API does. A route that needs no
+ * function (the keep-alive) is a MOCK integration answering its fixed frame. The stage is throttled
  * and writes one JSON access-log line per request, like the HTTP API's.
  */
 import * as path from 'node:path';
@@ -16,7 +17,7 @@ import { Duration, Stack, Validations, type CfnElement, type RemovalPolicy } fro
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { WebSocketLambdaIntegration, WebSocketMockIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -30,10 +31,12 @@ import {
   LOCAL_PUSH_PATH,
   PUSH_AUTHORIZER,
   PUSH_FANOUT,
+  PUSH_MOCK_ROUTES,
   PUSH_ROUTE_SELECTION_EXPRESSION,
   PUSH_ROUTES,
   PUSH_STREAM,
   type PushFunctionSpec,
+  type PushMockRouteSpec,
 } from '../lambda/contract';
 import type { Authorization } from './chat-api';
 import { ChatFunction } from './chat-function';
@@ -113,7 +116,7 @@ export class ChatPush extends Construct {
   readonly api: apigwv2.WebSocketApi;
   readonly stage: apigwv2.WebSocketStage;
   readonly accessLogs: logs.LogGroup;
-  /** Every push function by its contract id: the authorizer, one per route, the fan-out. */
+  /** Every push function by its contract id: the authorizer, one per function route (PUSH_ROUTES; not the mock routes), the fan-out. */
   readonly functions: Record<string, ChatFunction> = {};
   readonly fanout: ChatFunction;
   /** Where the event source mapping describes a batch it gave up on (its records are not in it: their shard and sequence numbers are). */
@@ -186,15 +189,9 @@ export class ChatPush extends Construct {
         returnResponse: spec.returnsResponse,
       });
       integrateAfterPermission(route);
-      if (!spec.authorized) {
-        Validations.of(route).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'A WebSocket API authorizes only $connect: this route runs on a connection the $connect authorizer admitted ' +
-            '(identity verified, membership checked), and API Gateway refuses frames from anyone else.',
-        });
-      }
+      if (!spec.authorized) acknowledgeUnauthorized(route);
     }
+    for (const spec of PUSH_MOCK_ROUTES) acknowledgeUnauthorized(this.addMockRoute(spec));
 
     this.failureQueue = new sqs.Queue(this, 'FanoutFailures', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -237,6 +234,30 @@ export class ChatPush extends Construct {
   }
 
   /**
+   * A route API Gateway answers itself: a MOCK integration (its request template makes the mock
+   * answer 200), a route response `$default` (two-way: `returnResponse`), and the integration
+   * response `$default` whose template is the fixed frame — which API Gateway sends back. No
+   * function, so no permission either.
+   */
+  private addMockRoute(spec: PushMockRouteSpec): apigwv2.WebSocketRoute {
+    const integration = new WebSocketMockIntegration(`${pascal(spec.routeKey)}Integration`, {
+      // The selection expression `\$default` picks the template keyed `$default`, whatever the frame's content type.
+      requestTemplates: { $default: JSON.stringify({ statusCode: 200 }) },
+      templateSelectionExpression: '\\$default',
+    });
+    const route = this.api.addRoute(spec.routeKey, { integration, returnResponse: true });
+    const mock = route.node.children.find((child): child is apigwv2.WebSocketIntegration => child instanceof apigwv2.WebSocketIntegration);
+    if (!mock) throw new Error(`${spec.routeKey}: the route has no integration`);
+    new apigwv2.CfnIntegrationResponse(route, 'IntegrationResponse', {
+      apiId: this.api.apiId,
+      integrationId: mock.integrationId,
+      integrationResponseKey: '$default',
+      responseTemplates: { $default: spec.response },
+    });
+    return route;
+  }
+
+  /**
    * PostToConnection on this stage's connections, nothing else: not another stage's, and neither
    * GET (connection info) nor DELETE (closing), which no handler calls.
    */
@@ -252,6 +273,19 @@ export class ChatPush extends Construct {
         '(PostToConnection) and leaves only the connection id open.',
     });
   }
+}
+
+/** `ping` → `Ping`: the mock integration's construct id. */
+const pascal = (routeKey: string) => routeKey.replace(/^\$/, '').replace(/^./, (c) => c.toUpperCase());
+
+/** cdk-nag's APIG4 (no authorizer) on a route other than `$connect`, which is all a WebSocket API can authorize. */
+function acknowledgeUnauthorized(route: IConstruct): void {
+  Validations.of(route).acknowledge({
+    id: 'AwsSolutions-APIG4',
+    reason:
+      'A WebSocket API authorizes only $connect: this route runs on a connection the $connect authorizer admitted ' +
+      '(identity verified, membership checked), and API Gateway refuses frames from anyone else.',
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * What one connected, idle user costs a month: push (API Gateway WebSocket API) against polling
  * every 5 s, from list prices (us-east-1, as docs/operations.md uses them) and the request counts
- * the benchmark measured (./run.ts).
+ * the benchmark measured (./run.ts). The keep-alive is API Gateway's own answer (the `ping` route is
+ * a MOCK integration, PUSH_PING_ROUTE): its ping and pong are billed messages, and nothing else.
  */
 import { PUSH_CONNECTION_MAX_SECONDS, PUSH_PING_INTERVAL_SECONDS } from '../../lambda/contract';
 
@@ -29,7 +30,7 @@ export interface MonthlyCost {
   polling: number;
   /** API Gateway's part plus the polls of reconnects: what the goal is judged on. */
   push: number;
-  /** The same plus the Lambda invocations behind ping, authorizer, $connect, $disconnect and the reconnects' DynamoDB writes (estimate). */
+  /** The same plus the Lambda invocations behind the authorizer, $connect and $disconnect and the reconnects' DynamoDB writes (estimate); a ping invokes nothing. */
   pushAllIn: number;
   parts: Record<string, number>;
 }
@@ -41,14 +42,13 @@ export function monthlyCost(measured: Measured): MonthlyCost {
     connectionMinutes: (MONTH_S / 60) * WS_PER_CONNECTION_MINUTE,
     keepAliveMessages: pings * measured.messagesPerPing * WS_PER_MESSAGE,
     reconnectPolls: reconnects * measured.pollsPerReconnect * EXACT_POLL,
-    pingInvocations: pings * LAMBDA_INVOCATION,
     reconnectInvocationsAndWrites: reconnects * (3 * LAMBDA_INVOCATION + RECONNECT_DYNAMODB),
   };
   const push = parts.connectionMinutes + parts.keepAliveMessages + parts.reconnectPolls;
   return {
     polling: MONTH_S * POLLS_PER_SECOND * EXACT_POLL,
     push,
-    pushAllIn: push + parts.pingInvocations + parts.reconnectInvocationsAndWrites,
+    pushAllIn: push + parts.reconnectInvocationsAndWrites,
     parts,
   };
 }

@@ -139,7 +139,7 @@ export async function measurePush(messages: number, log: (message: string) => vo
         met: ratio >= GOAL.cheaper ? 'yes' : 'NO',
       },
       {
-        figure: 'idle user-month, push all in: + Lambda behind ping/authorizer/connect/disconnect, reconnect writes (estimate, info)',
+        figure: 'idle user-month, push all in: + Lambda behind authorizer/connect/disconnect, reconnect writes; ping is a mock (estimate, info)',
         value: usd(cost.pushAllIn),
         floor: `polling ${usd(cost.polling)}`,
         ratio: `${ratioAllIn.toFixed(1)}× cheaper`,

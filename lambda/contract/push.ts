@@ -2,8 +2,9 @@
  * Push: the WebSocket API that delivers new messages to connected members (issue 15), as the
  * functions, the stack (lib/), the local server (local/push/) and the demo page share it.
  * The stack builds the API, its routes and authorizer, the functions (with exactly these DynamoDB
- * actions, on the table only) and the stream's event source mapping (with these filters) from
- * this file; the local server serves the same handlers and applies the same filters.
+ * actions, on the table only), the mock routes (with these fixed answers) and the stream's event
+ * source mapping (with these filters) from this file; the local server serves the same handlers,
+ * answers the same mock routes and applies the same filters.
  * Types and constants only. docs/design.md, "Push", says why it is built this way.
  */
 import type { Message } from './api';
@@ -24,7 +25,7 @@ export interface PushFunctionSpec {
   readonly verifiesTokens?: boolean;
 }
 
-/** A route of the WebSocket API and the function behind it (Lambda proxy integration). */
+/** A route of the WebSocket API and the function behind it (Lambda proxy integration). Routes without a function: PushMockRouteSpec. */
 export interface PushRouteSpec extends PushFunctionSpec {
   /** `$connect`, `$disconnect`, or a value of the frame's `action` (PUSH_ROUTE_SELECTION_EXPRESSION). */
   readonly routeKey: string;
@@ -80,6 +81,7 @@ export interface PushAuthorizerContext {
   chapters: string;
 }
 
+/** The routes that run a function. */
 export const PUSH_ROUTES: readonly PushRouteSpec[] = [
   {
     id: 'PushConnect',
@@ -101,16 +103,35 @@ export const PUSH_ROUTES: readonly PushRouteSpec[] = [
     authorized: false,
     returnsResponse: false,
   },
-  {
-    id: 'PushPing',
-    routeKey: 'ping',
-    entry: 'lambda/handlers/push-ping.ts',
-    // The keep-alive: answers {"type":"pong"}; touches no table.
-    dynamodbActions: [],
-    authorized: false,
-    returnsResponse: true,
-  },
 ];
+
+/**
+ * A route answered by API Gateway itself (a MOCK integration, two-way): the client gets `response`
+ * back, and no function runs — no invocation, no log lines, no concurrency. Not authorized (only
+ * `$connect` can be): it runs on a connection the authorizer admitted.
+ */
+export interface PushMockRouteSpec {
+  /** A value of the frame's `action` (PUSH_ROUTE_SELECTION_EXPRESSION). */
+  readonly routeKey: string;
+  /**
+   * The frame sent back, as its JSON text: the integration response's template (a Velocity
+   * template, so no `$` or `#` in it) and what the local server sends.
+   */
+  readonly response: string;
+}
+
+/** The keep-alive's answer, `{"type":"pong"}`. */
+export const PONG_FRAME = JSON.stringify({ type: 'pong' } satisfies PushFrame);
+
+/**
+ * The keep-alive: `{"action":"ping"}` answered `{"type":"pong"}` (API Gateway closes a connection
+ * idle for 10 minutes; clients ping every PUSH_PING_INTERVAL_SECONDS). It touches no table, so
+ * API Gateway answers it: a keep-alive costs its two messages and nothing else.
+ */
+export const PUSH_PING_ROUTE = { routeKey: 'ping', response: PONG_FRAME } as const satisfies PushMockRouteSpec & { routeKey: PingFrame['action'] };
+
+/** The routes API Gateway answers without a function. */
+export const PUSH_MOCK_ROUTES: readonly PushMockRouteSpec[] = [PUSH_PING_ROUTE];
 
 /**
  * The fan-out, fed by the table's stream (TABLE.streamViewType): new messages to the chapter's

@@ -2,15 +2,16 @@
  * The local WebSocket API: upgrades at LOCAL_PUSH_PATH on the local server run the push handlers
  * the stack deploys, in API Gateway's order — the REQUEST authorizer (Deny: the handshake is
  * answered 403, no socket), `$connect` (not 2xx: refused the same way), then the upgrade; each
- * text frame goes to the route its `action` selects (a two-way route's answer is sent back); a
- * close runs `$disconnect` with the authorizer's context.
+ * text frame goes to the route its `action` selects (a two-way route's answer is sent back; a mock
+ * route's fixed answer is sent without a handler, as API Gateway's MOCK integration does); a close
+ * runs `$disconnect` with the authorizer's context.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { LOCAL_PUSH_PATH, PUSH_AUTHORIZER, PUSH_ROUTES, type PushRouteSpec } from '../../lambda/contract';
+import { LOCAL_PUSH_PATH, PUSH_AUTHORIZER, PUSH_MOCK_ROUTES, PUSH_ROUTES, type PushRouteSpec } from '../../lambda/contract';
 import { parseUrl } from '../api-gateway-event';
 import { loadHandler } from '../handlers';
 import { lambdaContext } from '../lambda-context';
@@ -50,6 +51,7 @@ export function servePush(server: Server, handlers: PushHandlers, connections: L
   const wss = new WebSocketServer({ noServer: true });
   const disconnects = new Set<Promise<unknown>>();
   const routeOf = (key: string) => handlers.routes.get(key);
+  const mockOf = (key: string) => PUSH_MOCK_ROUTES.find((route) => route.routeKey === key);
 
   const requestContext = (id: string, routeKey: string, eventType: string, req: IncomingMessage) => ({
     routeKey,
@@ -110,11 +112,14 @@ export function servePush(server: Server, handlers: PushHandlers, connections: L
     } catch {
       action = undefined;
     }
-    const target = typeof action === 'string' ? routeOf(action) : undefined;
     const reply = (body: string) => {
       counts.sent += 1;
       ws.send(body);
     };
+    // A mock route: API Gateway answers its fixed frame, no function runs.
+    const mock = typeof action === 'string' ? mockOf(action) : undefined;
+    if (mock) return reply(mock.response);
+    const target = typeof action === 'string' ? routeOf(action) : undefined;
     // No route and no `$default` route: API Gateway answers with an error frame.
     if (!target || target.route.routeKey.startsWith('$')) return reply(JSON.stringify({ message: 'Forbidden', connectionId: id, requestId: randomUUID() }));
     try {

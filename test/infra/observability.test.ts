@@ -38,9 +38,10 @@ const logicalId = (s: Stack, construct: { node: { defaultChild?: unknown } }) =>
 
 const functions = () => Object.entries(template.findResources('AWS::Lambda::Function'));
 
-test('the stack has functions, and ChatFunction made each of them', () => {
+test('the stack has functions, and ChatFunction made each of them (the HTTP routes\' and push\'s)', () => {
   expect(functions().length).toBeGreaterThan(0);
-  expect(functions().map(([id]) => id).sort()).toEqual(Object.values(stack.functions).map((fn) => logicalId(stack, fn)).sort());
+  const made = [...Object.values(stack.functions), ...Object.values(stack.push.functions)];
+  expect(functions().map(([id]) => id).sort()).toEqual(made.map((fn) => logicalId(stack, fn)).sort());
 });
 
 test('every function traces actively with X-Ray', () => {

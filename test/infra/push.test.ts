@@ -16,7 +16,10 @@ import {
   ENV,
   LOCAL_PUSH_PATH,
   PUSH_AUTHORIZER,
+  PONG_FRAME,
   PUSH_FANOUT,
+  PUSH_MOCK_ROUTES,
+  PUSH_PING_ROUTE,
   PUSH_ROUTE_SELECTION_EXPRESSION,
   PUSH_ROUTES,
   PUSH_STREAM,
@@ -98,9 +101,10 @@ describe('WebSocket API', () => {
     expect(PUSH_ROUTE_SELECTION_EXPRESSION).toBe('$request.body.action');
   });
 
-  test('exactly the contract\'s routes: $connect, $disconnect, ping', () => {
-    expect(pushRoutes(prod).map(([, route]) => route.Properties.RouteKey).sort()).toEqual(PUSH_ROUTES.map((route) => route.routeKey).sort());
-    expect(PUSH_ROUTES.map((route) => route.routeKey)).toEqual(['$connect', '$disconnect', 'ping']);
+  test('exactly the contract\'s routes: $connect, $disconnect (functions), ping (mock)', () => {
+    expect(pushRoutes(prod).map(([, route]) => route.Properties.RouteKey).sort()).toEqual([...PUSH_ROUTES, ...PUSH_MOCK_ROUTES].map((route) => route.routeKey).sort());
+    expect(PUSH_ROUTES.map((route) => route.routeKey)).toEqual(['$connect', '$disconnect']);
+    expect(PUSH_MOCK_ROUTES.map((route) => route.routeKey)).toEqual(['ping']);
   });
 
   test.each(PUSH_ROUTES)('$routeKey: the live alias of $id (Lambda proxy), invocable by API Gateway on that alias only, after the permission exists', (spec) => {
@@ -118,6 +122,39 @@ describe('WebSocket API', () => {
     expect(prod.template.toJSON().Resources[integrationId].DependsOn).toEqual([permissions[0][0]]);
   });
 
+  test('ping: a MOCK integration, no function behind it, that answers the pong (integration response $default, sent back by the route response $default)', () => {
+    const { routeId, route, integrationId, integration } = routeOf(prod, PUSH_PING_ROUTE.routeKey);
+    expect(integration.Properties).toEqual({
+      ApiId: { Ref: pushApiId },
+      IntegrationType: 'MOCK',
+      IntegrationUri: '',
+      RequestTemplates: { $default: '{"statusCode":200}' },
+      TemplateSelectionExpression: '\\$default',
+    });
+    // Nothing to wait for: no function, no permission.
+    expect(prod.template.toJSON().Resources[integrationId].DependsOn).toBeUndefined();
+    const answers = resources(prod.template, 'AWS::ApiGatewayV2::IntegrationResponse', { ApiId: { Ref: pushApiId } });
+    expect(answers.map(([, answer]) => answer.Properties)).toEqual([
+      { ApiId: { Ref: pushApiId }, IntegrationId: { Ref: integrationId }, IntegrationResponseKey: '$default', ResponseTemplates: { $default: '{"type":"pong"}' } },
+    ]);
+    expect(PUSH_PING_ROUTE.response).toBe(PONG_FRAME);
+    expect(JSON.parse(PONG_FRAME)).toEqual({ type: 'pong' });
+    // Two-way: the route response $default returns the integration's answer to the client.
+    expect(route.RouteResponseSelectionExpression).toBe('$default');
+    const responses = resources(prod.template, 'AWS::ApiGatewayV2::RouteResponse', { RouteId: { Ref: routeId } });
+    expect(responses.map(([, r]) => r.Properties)).toEqual([{ ApiId: { Ref: pushApiId }, RouteId: { Ref: routeId }, RouteResponseKey: '$default' }]);
+  });
+
+  test('API Gateway may invoke the authorizer and the function routes, nothing for ping', () => {
+    const permissions = resources(prod.template, 'AWS::Lambda::Permission', { Principal: 'apigateway.amazonaws.com' }).filter(([, p]) =>
+      JSON.stringify(p.Properties.SourceArn).includes(`{"Ref":"${pushApiId}"}`),
+    );
+    expect(permissions.map(([, p]) => p.Properties.FunctionName).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
+      [PUSH_AUTHORIZER, ...PUSH_ROUTES].map((spec) => aliasRef(prod, spec.id)).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    );
+    for (const [, p] of permissions) expect(JSON.stringify(p.Properties.SourceArn)).not.toContain(PUSH_PING_ROUTE.routeKey);
+  });
+
   test('$connect alone goes through the REQUEST authorizer; the other routes run on the connection it admitted', () => {
     const authorizers = resources(prod.template, 'AWS::ApiGatewayV2::Authorizer', { ApiId: { Ref: pushApiId } });
     expect(authorizers).toHaveLength(1);
@@ -125,6 +162,10 @@ describe('WebSocket API', () => {
       const { route } = routeOf(prod, spec.routeKey);
       expect(spec.authorized).toBe(spec.routeKey === '$connect');
       expect([route.AuthorizationType, route.AuthorizerId]).toEqual(spec.authorized ? ['CUSTOM', { Ref: authorizers[0][0] }] : ['NONE', undefined]);
+    }
+    for (const spec of PUSH_MOCK_ROUTES) {
+      const { route } = routeOf(prod, spec.routeKey);
+      expect([spec.routeKey, route.AuthorizationType, route.AuthorizerId]).toEqual([spec.routeKey, 'NONE', undefined]);
     }
   });
 
@@ -151,14 +192,16 @@ describe('WebSocket API', () => {
     expect(routeOf(demo, '$connect').route.AuthorizationType).toBe('CUSTOM');
   });
 
-  test('two-way routes answer the client (a $default route response); the others do not', () => {
-    for (const spec of PUSH_ROUTES) {
-      const { routeId, route } = routeOf(prod, spec.routeKey);
+  test('two-way routes answer the client (a $default route response): the mock routes; the function routes do not', () => {
+    const twoWay = [...PUSH_ROUTES.map((spec) => [spec.routeKey, spec.returnsResponse] as const), ...PUSH_MOCK_ROUTES.map((spec) => [spec.routeKey, true] as const)];
+    for (const [routeKey, returnsResponse] of twoWay) {
+      const { routeId, route } = routeOf(prod, routeKey);
       const responses = resources(prod.template, 'AWS::ApiGatewayV2::RouteResponse', { RouteId: { Ref: routeId } });
-      expect([spec.routeKey, responses.map(([, r]) => r.Properties.RouteResponseKey)]).toEqual([spec.routeKey, spec.returnsResponse ? ['$default'] : []]);
-      expect(route.RouteResponseSelectionExpression).toBe(spec.returnsResponse ? '$default' : undefined);
+      expect([routeKey, responses.map(([, r]) => r.Properties.RouteResponseKey)]).toEqual([routeKey, returnsResponse ? ['$default'] : []]);
+      expect(route.RouteResponseSelectionExpression).toBe(returnsResponse ? '$default' : undefined);
     }
-    expect(PUSH_ROUTES.filter((spec) => spec.returnsResponse).map((spec) => spec.routeKey)).toEqual(['ping']);
+    expect(twoWay.filter(([, returnsResponse]) => returnsResponse).map(([routeKey]) => routeKey)).toEqual(['ping']);
+    expect(resources(prod.template, 'AWS::ApiGatewayV2::RouteResponse', { ApiId: { Ref: pushApiId } })).toHaveLength(1);
   });
 
   test(`the stage "${PUSH_STAGE_NAME}" (the local path too): deployed on every change, throttled as the stage's API, one JSON access-log line per request`, () => {
@@ -200,8 +243,10 @@ describe('WebSocket API', () => {
 });
 
 describe('functions', () => {
-  test('one ChatFunction per push function of the contract, apart from the HTTP routes\' functions', () => {
+  test('one ChatFunction per push function of the contract, apart from the HTTP routes\' functions; none for ping (a mock)', () => {
     expect(Object.keys(prod.stack.push.functions).sort()).toEqual([...PUSH_IDS].sort());
+    expect(PUSH_IDS).toEqual(['PushAuthorize', 'PushConnect', 'PushDisconnect', 'PushFanout']);
+    expect(resources(prod.template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^Push') })).toHaveLength(PUSH_IDS.length);
     for (const id of PUSH_IDS) expect(prod.stack.functions[id]).toBeUndefined();
     expect(prod.stack.push.fanout).toBe(prod.stack.push.functions[PUSH_FANOUT.id]);
   });
@@ -397,6 +442,9 @@ describe('alarms and dashboard', () => {
         expect(alarmNamed(`${id}${signal}`).Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: prod.id(prod.stack.push.functions[id]) } }]);
       }
     }
+    // ping is answered by API Gateway (a mock): no function, so no alarm of its own.
+    const names = resources(prod.template, 'AWS::CloudWatch::Alarm').map(([, alarm]) => String(alarm.Properties.AlarmName));
+    expect(names.filter((name) => /Ping/i.test(name))).toEqual([]);
   });
 
   test("the fan-out's Errors: any crash or timeout of a batch in 5 minutes", () => {

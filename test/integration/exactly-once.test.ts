@@ -10,7 +10,7 @@ import { createChatStore, dynamoDbConfig } from '../../lambda/data';
 import { ChatBusyError, SendUnsettledError } from '../../lambda/domain/errors';
 import type { ChatStore } from '../../lambda/ports/chat-store';
 import { StorageUnavailableError } from '../../lambda/ports/errors';
-import { HOLD_BACK_MARGIN_MS, findGroupChat } from '../../lambda/domain/find-group-chat';
+import { findGroupChat, newestServableSecond } from '../../lambda/domain/find-group-chat';
 import { sendGroupChat } from '../../lambda/domain/send-group-chat';
 import { lambdaContext } from '../../local/lambda-context';
 import { call, eventFor } from '../support/api';
@@ -159,8 +159,11 @@ async function runChat(options: Options): Promise<Outcome> {
     await Promise.allSettled(pollerRuns);
     throw error;
   }
-  // Legacy pollers may see a message only once its second has passed plus the margin.
-  await sleep(1000 + HOLD_BACK_MARGIN_MS + 200);
+  // Legacy pollers may see a message only once its second has passed plus the margin; above
+  // MAX_MESSAGES_PER_SECOND a second, create_time runs ahead of the clock, so wait for the newest one's second.
+  const newestTime = Math.max(...[...outcome.accepted.values()].map((m) => m.create_time));
+  while (newestServableSecond(Date.now()) < newestTime) await sleep(100);
+  await sleep(200);
   sendersDone = true;
   await Promise.all(pollerRuns);
   return outcome;

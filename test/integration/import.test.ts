@@ -331,7 +331,7 @@ describe('an import killed at a random record (SIGKILL)', () => {
     }
     const verified = await verifyFile({ file, table: importTable, out: silentOutput() });
     expect(verified).toMatchObject({ chapters: chapters.length, messages: valid, differences: [] });
-  });
+  }, 180_000); // a child process that is killed and run again, on an engine that may be busy
 });
 
 describe('an imported chapter', () => {

@@ -86,8 +86,8 @@ it('with crashes after every step: member_count ends equal to the member items, 
   expect(Math.min(...counts)).toBeGreaterThanOrEqual(0);
   expect(Math.max(...counts)).toBeLessThanOrEqual(USERS);
   expect(counts).toHaveLength(USERS * 3 + USERS / 3);
-  // The crashes happened, at every step.
-  expect(Object.keys(failures).sort()).toEqual(STEPS.map((step) => `crash after ${step}`).sort());
+  // The crashes happened, at every step (a busy engine may add retry-safe 503s: 60 transactions at once on one presence item conflict).
+  expect(Object.keys(failures).filter((k) => k !== 'unavailable').sort()).toEqual(STEPS.map((step) => `crash after ${step}`).sort());
   console.info(`presence with crashes: ${counts.length} calls completed, ${JSON.stringify(failures)}`);
 });
 

@@ -2,7 +2,7 @@
 import { TABLE } from '../../lambda/contract';
 import { createTableInput } from '../../lambda/data';
 
-test("CreateTable maps the contract's schema: keys, attribute types and the by_create_time index", () => {
+test("CreateTable maps the contract's schema: keys, attribute types, the by_create_time index and the stream", () => {
   const { partitionKey, sortKey, createTimeIndex } = TABLE;
   const key = (attribute: { name: string }, keyType: 'HASH' | 'RANGE') => ({ AttributeName: attribute.name, KeyType: keyType });
   expect(createTableInput('chat')).toEqual({
@@ -13,5 +13,6 @@ test("CreateTable maps the contract's schema: keys, attribute types and the by_c
     LocalSecondaryIndexes: [
       { IndexName: createTimeIndex.name, KeySchema: [key(partitionKey, 'HASH'), key(createTimeIndex.sortKey, 'RANGE')], Projection: { ProjectionType: 'ALL' } },
     ],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.streamViewType },
   });
 });
