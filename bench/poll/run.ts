@@ -16,6 +16,7 @@ import { measureLoad } from './load';
 import { measurePush } from '../push/run';
 import { measureMembership, type CallFigures } from './membership';
 import { measureWorstCases, type Consumed } from './worst-case';
+import type { Row } from '../row';
 import { HEAD_READ_UNITS, POLL_READ_UNITS } from '../../lambda/domain/find-group-chat';
 import { countRequests } from './requests';
 import { startBenchDatabase } from './setup';
@@ -68,14 +69,6 @@ const CONFIGS: { auth: Auth; mode: Mode }[] = [
 ];
 const label = (c: { auth: Auth; mode: Mode }) => `${c.mode}, ${c.auth === 'jwt' ? 'authz on' : 'open'}`;
 
-interface Row {
-  figure: string;
-  value: string;
-  floor: string;
-  ratio: string;
-  goal: string;
-  met: string;
-}
 const rows: Row[] = [];
 const fmt = (x: number, digits = 2) => x.toFixed(digits);
 const ratioRow = (figure: string, value: number, floor: number, unit: string, goal: number | undefined, digits = 2) => {

@@ -10,21 +10,13 @@ import { PushClient } from '../../local/push-client';
 import { startServer, stopServer } from '../poll/load';
 import { summary } from '../poll/stats';
 import { monthlyCost } from './cost';
+import type { Row } from '../row';
 
 const CHAPTER = 900;
 const SENDER = 100_000;
 const SUBSCRIBERS = 100;
 const GOAL = { p50Ms: 200, p99Ms: 500, cheaper: 50 };
 
-/** A row of the benchmark's table (bench/poll/run.ts). */
-export interface PushRow {
-  figure: string;
-  value: string;
-  floor: string;
-  ratio: string;
-  goal: string;
-  met: string;
-}
 
 const identity = (id: number) => ({ user_id: id, user_type: 1, user_name: `user ${id}` });
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,7 +29,7 @@ async function post(url: string, path: string, body: object, userId?: number): P
   return answer.data;
 }
 
-export async function measurePush(messages: number, log: (message: string) => void): Promise<{ rows: PushRow[]; details: Record<string, unknown> }> {
+export async function measurePush(messages: number, log: (message: string) => void): Promise<{ rows: Row[]; details: Record<string, unknown> }> {
   const { child, url } = await startServer();
   const clients: PushClient[] = [];
   try {
@@ -105,7 +97,7 @@ export async function measurePush(messages: number, log: (message: string) => vo
     const ratioAllIn = cost.polling / cost.pushAllIn;
     const usd = (x: number) => `$${x.toFixed(4)}`;
 
-    const rows: PushRow[] = [
+    const rows: Row[] = [
       {
         figure: `push delivery p50, send answer → receipt, ${clients.length} subscribers, ${messages} messages`,
         value: `${latency.p50.toFixed(0)} ms`,
