@@ -63,7 +63,7 @@ export async function openEngine(options: { dbPath?: string; port?: number } = {
 }
 
 /** Creates the chat table unless it exists, and waits until it is ACTIVE (instant locally, seconds on AWS). */
-export async function ensureTable(db: DynamoDBDocumentClient, tableName: string): Promise<void> {
+export async function ensureTable(db: DynamoDBDocumentClient, tableName: string, options: { stream?: boolean } = {}): Promise<void> {
   try {
     await db.send(new DescribeTableCommand({ TableName: tableName }));
     return;
@@ -71,7 +71,7 @@ export async function ensureTable(db: DynamoDBDocumentClient, tableName: string)
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
   try {
-    await db.send(new CreateTableCommand(createTableInput(tableName)));
+    await db.send(new CreateTableCommand(createTableInput(tableName, options)));
   } catch (error) {
     // A first attempt that timed out (a cold engine's first CreateTable can take over a second) created it.
     if (!(error instanceof ResourceInUseException)) throw error;

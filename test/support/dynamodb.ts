@@ -36,7 +36,8 @@ export async function startTestTable(purpose?: string): Promise<TestTable> {
   const endpoint = testEndpoint();
   const tableName = uniqueTableName(purpose);
   const db = localClient(endpoint);
-  await ensureTable(db, tableName);
+  // No stream: push tests turn it on (local/push does for the table it serves); see createTableInput.
+  await ensureTable(db, tableName, { stream: false });
   const store = createChatStore(dynamoDbConfig({ ...process.env, [ENV.dynamodbEndpoint]: endpoint }), tableName);
   return {
     endpoint,

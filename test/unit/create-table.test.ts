@@ -15,4 +15,5 @@ test("CreateTable maps the contract's schema: keys, attribute types, the by_crea
     ],
     StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.streamViewType },
   });
+  expect(createTableInput('chat', { stream: false }).StreamSpecification).toBeUndefined();
 });
