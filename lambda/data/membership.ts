@@ -65,10 +65,10 @@ export function membership(table: TableAccess): Membership {
     return applied;
   }
 
-  const isMember: Membership['isMember'] = async (chapterId, userId, { consistent = true } = {}) => {
+  const isMember: Membership['isMember'] = async (chapterId, userId) => {
     const out = await table.get({
       Key: itemKey(chapterId, memberSk(userId)),
-      ConsistentRead: consistent,
+      ConsistentRead: true,
       ProjectionExpression: '#sk',
       ExpressionAttributeNames: { '#sk': sortKey.name },
     });

@@ -50,13 +50,9 @@ export interface ChapterHead {
   newestTime: number | undefined;
 }
 
-/** Strong reads unless `consistent` is false (half the cost). */
-export interface ReadOptions {
-  consistent?: boolean;
-}
-
 export interface MembershipReads {
-  isMember(chapterId: number, userId: number, options?: ReadOptions): Promise<boolean>;
+  /** Strongly consistent: someone who has just joined is a member at once. */
+  isMember(chapterId: number, userId: number): Promise<boolean>;
 }
 
 /** What a poll reads. */
