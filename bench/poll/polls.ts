@@ -12,7 +12,6 @@ import { USER_ID, type Chapter } from './setup';
 
 /** find_group_chat's route (lambda/contract/routes.ts). */
 export const FIND_ROUTE = ROUTES.find((r) => r.id === 'FindGroupChat')!;
-export const PAGE_LIMIT = 100;
 
 /** The body of an idle poll on `chapter`: the client holds its newest message. */
 export function idlePollBody(mode: Mode, chapter: Chapter): Record<string, number> {
